@@ -1,0 +1,50 @@
+import dagster as dg
+
+from ..engines.router import ocr_document
+from ..metrics import StageClock, peak_rss_mb, rate
+from ..partitions import document_partitions_def
+from ..resources import OcrEngineResource, WarehouseResource
+
+RENDERED_COLUMNS = ["page_no", "png", "dpi", "width_pt", "height_pt", "image_sha256", "text_layer_usable", "error"]
+
+
+@dg.asset(
+    partitions_def=document_partitions_def,
+    deps=["rendered_pages"],
+    group_name="ocr",
+    kinds={"tesseract", "parquet"},
+    pool="gpu",
+    description="One row per page: text and words with boxes, from the text layer or the OCR engine.",
+)
+def ocr_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+              ocr_engine: OcrEngineResource) -> dg.MaterializeResult:
+    doc_id = context.partition_key
+    store = warehouse.warehouse
+    path = store.read("raw_pdfs", doc_id, columns=["path"])["path"][0]
+    engine = ocr_engine.get_engine()
+    counts = {"text_layer": 0, "ocr": 0, "fallback": 0, "none": 0, "cached": 0, "tokens_out": 0}
+    preview: list[str] = []
+
+    def rows():
+        pages = ocr_document(doc_id, path, store.iter_rows("rendered_pages", doc_id, columns=RENDERED_COLUMNS),
+                             engine, policy=ocr_engine.pages, cache=warehouse.page_cache)
+        for page in pages:
+            counts[page.source] = counts.get(page.source, 0) + 1
+            counts["cached"] += page.cached
+            counts["tokens_out"] += page.tokens_out or 0
+            if page.error:
+                context.log.warning(f"{doc_id} page {page.page_no}: {page.error}")
+            if len(preview) < 2 and page.text:
+                preview.append(f"**page {page.page_no}** ({page.source})\n\n{page.text[:600]}")
+            yield page.to_row()
+
+    with StageClock() as clock:
+        n = store.write("ocr_pages", doc_id, rows())
+    return dg.MaterializeResult(metadata={
+        "pages": n, "pages_text_layer": counts["text_layer"], "pages_ocr": counts["ocr"],
+        "pages_fallback": counts["fallback"], "failures": counts["none"], "pages_cached": counts["cached"],
+        "tokens_out": counts["tokens_out"], "seconds": clock.seconds, "pages_per_s": rate(n, clock.seconds),
+        "peak_rss_mb": peak_rss_mb(), "engine": engine.name, "engine_version": engine.version(),
+        "policy": ocr_engine.pages, "preview": dg.MetadataValue.md("\n\n---\n\n".join(preview) or "(no text)"),
+        "dagster/row_count": n,
+    })

@@ -1,0 +1,179 @@
+"""``pdf-ocr``: run documents through the same Dagster assets without the UI, and print a summary.
+
+    pdf-ocr run [PATHS...] [--data-dir DIR] [--pages auto|ocr|text] [--engine tesseract|deepseek-vllm] [--dpi N]
+
+Exit status: 0 when every document succeeded, 1 when any failed (their errors are in the table), 2 for bad
+usage, 3 when a dependency is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PipelineError
+from .settings import Settings
+
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+@dataclass
+class DocSummary:
+    doc_id: str
+    file: str
+    pages: int = 0
+    text_layer: int = 0
+    ocr: int = 0
+    failed_pages: int = 0
+    seconds: float = 0.0
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pdf-ocr", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="OCR PDF files or folders through the pipeline's assets, in-process")
+    run.add_argument("paths", nargs="*", type=Path, help="PDF files or folders (default: the input folder)")
+    run.add_argument("--data-dir", type=Path, help="outputs go to DIR/warehouse/<asset>/<doc>.parquet (default data)")
+    run.add_argument("--pages", choices=["auto", "ocr", "text"],
+                     help="auto: OCR only pages without a usable text layer (default); ocr: all; text: none")
+    run.add_argument("--engine", choices=["tesseract", "deepseek-vllm"], help="OCR engine (default tesseract)")
+    run.add_argument("--dpi", type=int, help="rendering resolution (default 200)")
+    run.add_argument("--workers", type=int, help="OCR workers (default: one per core)")
+    return parser
+
+
+def collect_pdfs(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """PDF files named directly, plus the PDFs inside named folders (not recursive). Missing paths are errors."""
+    files, problems = [], []
+    for path in paths:
+        if path.is_dir():
+            from .inbox import list_pdfs
+
+            found = list_pdfs(path)
+            if not found:
+                problems.append(f"{path}: no PDF files in this folder")
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            problems.append(f"{path}: no such file or folder")
+    return files, problems
+
+
+def run_documents(settings: Settings, files: list[Path], progress=sys.stderr) -> list[DocSummary]:
+    """Materialize the pipeline's job for each file, one run per document, through Dagster in-process."""
+    import dagster as dg
+
+    from .definitions import build_definitions
+    from .inbox import DocumentRegistry
+    from .partitions import document_partitions_def
+
+    defs = build_definitions(settings)
+    job = defs.get_job_def("ocr_documents_job")
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    registry = DocumentRegistry(settings.data_dir)
+    summaries = []
+    for i, path in enumerate(files, 1):
+        doc_id = registry.register(path)
+        _progress(progress, i - 1, len(files), f"{path.name}")
+        instance.add_dynamic_partitions(document_partitions_def.name, [doc_id])
+        started = time.perf_counter()
+        result = job.execute_in_process(partition_key=doc_id, instance=instance, raise_on_error=False,
+                                        run_config=QUIET_LOGS, tags={"pdf_ocr/trigger": "cli"})
+        summary = _summarize(settings, doc_id, path, time.perf_counter() - started)
+        if not result.success and not summary.error:
+            failures = result.get_step_failure_events()
+            summary.error = failures[0].step_failure_data.error.message.strip() if failures else "run failed"
+        summaries.append(summary)
+    _progress(progress, len(files), len(files), "done")
+    return summaries
+
+
+def _summarize(settings: Settings, doc_id: str, path: Path, seconds: float) -> DocSummary:
+    import polars as pl
+
+    from .storage import Warehouse
+
+    store = Warehouse(settings.warehouse_dir)
+    summary = DocSummary(doc_id=doc_id, file=path.name, seconds=seconds)
+    if store.exists("raw_pdfs", doc_id):
+        raw = store.read("raw_pdfs", doc_id)
+        summary.error = raw["error"][0] or ""
+        summary.pages = int(raw["page_count"][0] or 0)
+    if store.exists("ocr_pages", doc_id) and not summary.error:
+        pages = store.read("ocr_pages", doc_id, columns=["source", "error"])
+        summary.text_layer = pages.filter(pl.col("source") == "text_layer").height
+        summary.ocr = pages.filter(pl.col("source").is_in(["ocr", "fallback"])).height
+        summary.failed_pages = pages.filter(pl.col("error").is_not_null()).height
+    return summary
+
+
+def _progress(stream, done: int, total: int, label: str) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    bar = "#" * filled + "-" * (width - filled)
+    end = "\n" if done == total else ""
+    stream.write(f"\r[{bar}] {done}/{total} {label[:40]:<40}{end}")
+    stream.flush()
+
+
+def format_table(summaries: list[DocSummary]) -> str:
+    headers = ["document", "pages", "text layer", "ocr", "failed pages", "seconds", "pages/s", "error"]
+    rows = [[s.doc_id, str(s.pages), str(s.text_layer), str(s.ocr), str(s.failed_pages), f"{s.seconds:.1f}",
+             f"{s.pages / s.seconds:.2f}" if s.seconds and s.pages else "-", s.error.splitlines()[0] if s.error else ""]
+            for s in summaries]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    base = Settings.from_env()
+    overrides = {k: v for k, v in {"data_dir": args.data_dir, "pages": args.pages, "engine": args.engine,
+                                   "dpi": args.dpi, "workers": args.workers}.items() if v is not None}
+    settings = base.model_copy(update=overrides)
+    Settings.model_validate(settings.model_dump())  # bounds apply to flags too
+    files, problems = collect_pdfs(args.paths or [settings.inbox_dir])
+    for line in problems:
+        print(f"pdf-ocr: {line}", file=sys.stderr)
+    if not files:
+        print("pdf-ocr: nothing to do", file=sys.stderr)
+        return 2 if problems else 0
+    if settings.engine == "tesseract":  # fail fast, before any run, when the language data is missing
+        from .engines.tesseract import find_tessdata
+
+        find_tessdata(settings.tessdata_dir, settings.languages)
+    summaries = run_documents(settings, files)
+    print(format_table(summaries))
+    print(f"\nParquet tables: {settings.warehouse_dir}/<asset>/<document>.parquet "
+          f"(assets: raw_pdfs, rendered_pages, ocr_pages, run_metrics)")
+    return 0 if all(s.ok for s in summaries) and not problems else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+    except PipelineError as e:
+        print(f"pdf-ocr: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except ValueError as e:  # bad option values (pydantic validation)
+        print(f"pdf-ocr: error: {e}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

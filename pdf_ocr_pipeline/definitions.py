@@ -1,0 +1,34 @@
+"""The one place that wires assets, checks, resources, sensors and schedules."""
+
+import dagster as dg
+
+from .assets import PIPELINE_ASSETS
+from .checks import PIPELINE_CHECKS
+from .jobs import ocr_documents_job
+from .resources import OcrEngineResource, WarehouseResource
+from .schedules import build_catchup_schedule
+from .sensors import build_new_documents_sensor
+from .settings import Settings
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=PIPELINE_ASSETS,
+        asset_checks=PIPELINE_CHECKS,
+        jobs=[ocr_documents_job],
+        sensors=[build_new_documents_sensor(settings.min_file_age_s, settings.sensor_interval_s)],
+        schedules=[build_catchup_schedule(settings.catchup_cron)],
+        resources={
+            "warehouse": WarehouseResource(data_dir=str(settings.data_dir.absolute()),
+                                           inbox_dir=str(settings.inbox_dir.absolute())),
+            "ocr_engine": OcrEngineResource(
+                engine=settings.engine, pages=settings.pages, dpi=settings.dpi, max_pixels=settings.max_pixels,
+                languages=settings.languages, tessdata_dir=settings.tessdata_dir, workers=settings.workers,
+            ),
+        },
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(Settings.from_env())

@@ -1,0 +1,95 @@
+"""The page policy: which pages read their text layer and which go to an OCR engine, streamed in page order."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Literal
+
+from .base import OcrEngine, OcrPage, PageImage
+from .cache import PageCache
+from .text_layer import TextLayerEngine
+
+PagePolicy = Literal["auto", "ocr", "text"]
+
+
+def wants_ocr(policy: PagePolicy, text_layer_usable: bool) -> bool:
+    """``auto``: OCR only pages without a usable text layer; ``ocr``: every page; ``text``: none."""
+    if policy == "ocr":
+        return True
+    if policy == "text":
+        return False
+    return not text_layer_usable
+
+
+def ocr_document(
+    doc_id: str,
+    pdf_path: str | os.PathLike,
+    rendered: Iterable[dict],
+    engine: OcrEngine,
+    policy: PagePolicy = "auto",
+    cache: PageCache | None = None,
+) -> Iterator[OcrPage]:
+    """Text for every page of a document, in page order.
+
+    Args:
+        doc_id: the document key.
+        pdf_path: the PDF (for its text layer).
+        rendered: ``rendered_pages`` rows (page_no, png, dpi, width_pt, height_pt, image_sha256,
+            text_layer_usable, error), consumed lazily.
+        engine: the OCR engine for pages that need OCR.
+        policy: ``auto``, ``ocr`` or ``text``.
+        cache: the page cache; pages found there are not OCR'd again.
+    Yields:
+        One ``OcrPage`` per row. Memory is bounded: the engine pulls images as it has room; text-layer pages
+        are read when their turn to be yielded comes.
+    """
+    identity = engine.cache_identity()
+    # Each entry is how to produce the page when its turn comes: ("ocr", key) waits for the engine,
+    # ("text", page_no) reads the text layer, ("cached", key, page_no), ("failed", page_no, error).
+    plan: deque[tuple] = deque()
+
+    def images() -> Iterator[PageImage]:
+        for row in rendered:
+            no = row["page_no"]
+            if row.get("error") or row.get("png") is None:
+                plan.append(("failed", no, row.get("error") or "page was not rendered"))
+            elif not wants_ocr(policy, bool(row.get("text_layer_usable"))):
+                plan.append(("text", no))
+            else:
+                key = PageCache.key(row["image_sha256"], identity)
+                if cache is not None and cache.has(key):
+                    plan.append(("cached", key, no))
+                else:
+                    plan.append(("ocr", key))
+                    yield PageImage(doc_id, no, row["png"], row["dpi"], row["width_pt"], row["height_pt"],
+                                    row["image_sha256"])
+
+    with TextLayerEngine(pdf_path, doc_id) as text_layer:
+
+        def drain_ready() -> Iterator[OcrPage]:
+            while plan and plan[0][0] != "ocr":
+                yield _produce(plan.popleft(), doc_id, text_layer, cache)
+
+        for result in engine.ocr_pages(images()):
+            yield from drain_ready()
+            entry = plan.popleft()
+            assert entry[0] == "ocr", "engine results must come back in input order"
+            if cache is not None:
+                cache.put(entry[1], result)
+            yield result
+        yield from drain_ready()
+
+
+def _produce(entry: tuple, doc_id: str, text_layer: TextLayerEngine, cache: PageCache | None) -> OcrPage:
+    kind = entry[0]
+    if kind == "text":
+        return text_layer.read_page(entry[1])
+    if kind == "cached":
+        page = cache.get(entry[1], doc_id, entry[2]) if cache is not None else None
+        if page is not None:
+            return page
+        return OcrPage(doc_id, entry[2], "none", "", error="cached result vanished; re-run the document")
+    _, no, error = entry
+    return OcrPage(doc_id, no, "none", "", error=error)

@@ -1,0 +1,181 @@
+"""Tesseract 5 in-process through tesserocr: the embedded default, one worker per core, no GPU, no network."""
+
+from __future__ import annotations
+
+import glob
+import io
+import os
+import queue
+import re
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import MissingDependencyError
+from .base import Block, OcrPage, PageImage
+
+# Where distributions put the language data (Debian/Ubuntu, Fedora, Homebrew, MacPorts, conda).
+TESSDATA_CANDIDATES = (
+    "/usr/share/tesseract-ocr/*/tessdata",
+    "/usr/share/tessdata",
+    "/usr/local/share/tessdata",
+    "/opt/homebrew/share/tessdata",
+    "/opt/local/share/tessdata",
+    "/usr/share/tesseract/tessdata",
+)
+
+
+class TesseractOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    languages: str = "rus+eng"
+    tessdata_dir: str | None = None
+    workers: Annotated[int, Field(ge=0, le=256, description="0 = one per core")] = 0
+    psm: Annotated[int, Field(ge=0, le=13, description="Tesseract page segmentation mode")] = 3
+
+
+def find_tessdata(explicit: str | None, languages: str) -> str:
+    """The tessdata folder holding every language in ``languages`` (``rus+eng``).
+
+    Raises:
+        MissingDependencyError: no folder has them all; the message lists what was looked at.
+    """
+    wanted = [lang for lang in languages.split("+") if lang]
+    candidates = [explicit] if explicit else sorted(
+        {p for pattern in TESSDATA_CANDIDATES for p in glob.glob(pattern)}, reverse=True)
+    for folder in candidates:
+        if folder and all(Path(folder, f"{lang}.traineddata").is_file() for lang in wanted):
+            return str(folder)
+    looked = ", ".join(candidates) or "(no tessdata folder found)"
+    missing_pkgs = " ".join(f"tesseract-ocr-{lang}" for lang in wanted)
+    raise MissingDependencyError(
+        f"Tesseract language data for {'+'.join(wanted)} not found; looked in: {looked}",
+        hint=f"apt-get install tesseract-ocr {missing_pkgs} (or set PDF_OCR_TESSDATA_DIR)",
+    )
+
+
+class TesseractEngine:
+    """OCR with Tesseract, in-process. ``ocr_pages`` is thread-safe and runs ``workers`` pages at once.
+
+    Each worker owns one Tesseract instance (they are not thread-safe themselves); tesserocr releases the GIL
+    while Tesseract works, so threads use every core. ``OMP_THREAD_LIMIT=1`` stops Tesseract's own OpenMP
+    threads from fighting the workers for cores.
+    """
+
+    name = "tesseract"
+
+    def __init__(self, options: TesseractOptions | None = None):
+        self.options = options or TesseractOptions()
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # must be set before libtesseract loads
+        try:
+            import tesserocr
+        except ImportError as e:
+            raise MissingDependencyError("the Python package tesserocr is missing",
+                                         hint="pip install tesserocr") from e
+        self._tesserocr = tesserocr
+        self.tessdata = find_tessdata(self.options.tessdata_dir, self.options.languages)
+        self.workers = self.options.workers or os.cpu_count() or 1
+        self._apis: queue.SimpleQueue = queue.SimpleQueue()
+        self._created = 0
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="tesseract")
+
+    def version(self) -> str:
+        return self._tesserocr.tesseract_version().split()[1]
+
+    def cache_identity(self) -> str:
+        return f"tesseract {self.version()} {self.options.languages} psm{self.options.psm}"
+
+    def _take_api(self):
+        try:
+            return self._apis.get_nowait()
+        except queue.Empty:
+            self._created += 1
+            return self._tesserocr.PyTessBaseAPI(path=self.tessdata, lang=self.options.languages,
+                                                 psm=self.options.psm)
+
+    def ocr_page(self, page: PageImage) -> OcrPage:
+        """OCR one page. Thread-safe. Never raises for a bad image: the error goes into the result."""
+        from PIL import Image
+
+        started = time.perf_counter()
+        api = self._take_api()
+        try:
+            with Image.open(io.BytesIO(page.png)) as img:
+                api.SetImage(img)
+            api.SetSourceResolution(max(1, int(round(page.dpi))))
+            api.Recognize()
+            text = api.GetUTF8Text()
+            blocks = tuple(self._words(api, 72.0 / page.dpi))
+            error = None
+        except Exception as e:
+            text, blocks, error = "", (), f"tesseract failed: {e}"
+        finally:
+            api.Clear()
+            self._apis.put(api)
+        confidences = [b.confidence for b in blocks if b.confidence is not None]
+        return OcrPage(
+            doc_id=page.doc_id, page_no=page.page_no, source="ocr" if error is None else "none",
+            engine=self.name, engine_version=self.version(), model=self.options.languages,
+            text=_tidy(text), blocks=blocks,
+            mean_confidence=sum(confidences) / len(confidences) if confidences else None,
+            latency_s=time.perf_counter() - started, error=error,
+        )
+
+    def _words(self, api, scale: float) -> Iterator[Block]:
+        RIL = self._tesserocr.RIL
+        it = api.GetIterator()
+        if it is None:
+            return
+        for word in self._tesserocr.iterate_level(it, RIL.WORD):
+            text = word.GetUTF8Text(RIL.WORD)
+            box = word.BoundingBox(RIL.WORD)
+            if not text or not text.strip() or box is None:
+                continue
+            x0, y0, x1, y1 = box
+            yield Block("word", text, x0 * scale, y0 * scale, x1 * scale, y1 * scale,
+                        word.Confidence(RIL.WORD) / 100.0)
+
+    def ocr_pages(self, pages: Iterable[PageImage]) -> Iterator[OcrPage]:
+        """OCR pages on all workers, yielding results in input order; at most 2 x workers pages in flight."""
+        in_flight: deque[Future] = deque()
+        limit = 2 * self.workers
+        for page in pages:
+            in_flight.append(self._pool.submit(self.ocr_page, page))
+            while len(in_flight) >= limit:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        while True:
+            try:
+                self._apis.get_nowait().End()
+            except queue.Empty:
+                break
+
+
+# A table-of-contents line: title, a leader of dots (which Tesseract often reads as a run of dots followed by
+# letter-like noise), then the page number at the end of the line.
+_LEADER_LINE = re.compile(r"^(?P<title>.*?\S)\s*(?:\.\s?){3,}.{0,80}?\s(?P<page>\d{1,4})$")
+
+
+def collapse_leaders(line: str) -> str:
+    """``"1.1 Таблица записей ....... еее eens 7"`` -> ``"1.1 Таблица записей ... 7"``; other lines unchanged."""
+    m = _LEADER_LINE.match(line)
+    return f"{m['title']} ... {m['page']}" if m else line
+
+
+def _tidy(text: str) -> str:
+    """Tesseract ends every block with blank lines and the page with a form feed; keep paragraphs only."""
+    lines = [collapse_leaders(line.rstrip()) for line in text.replace("\f", "").splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()

@@ -1,0 +1,194 @@
+"""Open and validate a PDF, describe it, and judge whether a page's text layer can stand in for OCR."""
+
+from __future__ import annotations
+
+import json
+import os
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pymupdf
+
+from ..errors import EncryptedPdfError, InputPdfError
+from ..inbox import file_sha256
+
+# A page's text layer replaces OCR when it has at least this many characters ...
+MIN_TEXT_CHARS = 16
+# ... and at most this share of them is garbage (replacement, private-use or control characters, mojibake) ...
+MAX_GARBAGE_SHARE = 0.10
+# ... unless raster images cover this much of the page and the text does not lie over them (a scan with a
+# caption, or an embedded diagram image: the words are in the pixels, not in the text layer).
+IMAGE_DOMINANT_COVERAGE = 0.5
+MIN_CHARS_OVER_IMAGES = 100
+
+
+@dataclass(frozen=True)
+class PdfInfo:
+    file_name: str
+    path: str
+    sha256: str
+    bytes: int
+    page_count: int
+    pdf_version: str | None
+    metadata: dict = field(default_factory=dict)
+    was_repaired: bool = False
+    is_encrypted: bool = False
+
+
+@dataclass(frozen=True)
+class TextLayerInfo:
+    chars: int
+    garbage_share: float
+    image_coverage: float
+    chars_over_images: int
+
+    @property
+    def usable(self) -> bool:
+        if self.chars < MIN_TEXT_CHARS or self.garbage_share > MAX_GARBAGE_SHARE:
+            return False
+        if self.image_coverage >= IMAGE_DOMINANT_COVERAGE and self.chars_over_images < MIN_CHARS_OVER_IMAGES:
+            return False
+        return True
+
+
+def open_pdf(path: str | os.PathLike) -> pymupdf.Document:
+    """Open a PDF for reading, with a clear error for every way it can be unreadable.
+
+    Args:
+        path: the file.
+    Returns:
+        The open document (owner-password-only files are opened; they need no password to read).
+    Raises:
+        InputPdfError: missing, empty, not a PDF, damaged beyond repair, or without pages.
+        EncryptedPdfError: a password is needed to open it.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except FileNotFoundError as e:
+        raise InputPdfError(f"{path.name}: file not found (moved or deleted?)") from e
+    except OSError as e:
+        raise InputPdfError(f"{path.name}: cannot read the file: {e.strerror or e}") from e
+    if size == 0:
+        raise InputPdfError(f"{path.name}: the file is empty (0 bytes)")
+    if b"%PDF-" not in head:
+        raise InputPdfError(f"{path.name}: not a PDF (it starts with {_describe_head(head)})")
+    try:
+        doc = pymupdf.open(path, filetype="pdf")
+    except Exception as e:  # MuPDF raises its own error types; all of them mean the same to the user
+        raise InputPdfError(f"{path.name}: cannot open as PDF: {e}") from e
+    if doc.needs_pass and not doc.authenticate(""):
+        doc.close()
+        raise EncryptedPdfError(f"{path.name}: the PDF is password-protected")
+    if doc.page_count == 0:
+        doc.close()
+        raise InputPdfError(f"{path.name}: the PDF has no pages")
+    return doc
+
+
+def describe_pdf(path: str | os.PathLike) -> PdfInfo:
+    """Facts about a PDF for the ``raw_pdfs`` table. Raises what ``open_pdf`` raises."""
+    path = Path(path)
+    sha = file_sha256(path) if path.is_file() else ""
+    with open_pdf(path) as doc:
+        meta = {k: v for k, v in (doc.metadata or {}).items() if v}
+        return PdfInfo(
+            file_name=path.name,
+            path=str(path.absolute()),
+            sha256=sha,
+            bytes=path.stat().st_size,
+            page_count=doc.page_count,
+            pdf_version=meta.get("format"),
+            metadata=meta,
+            was_repaired=bool(doc.is_repaired),
+            is_encrypted=bool(doc.is_encrypted or meta.get("encryption")),
+        )
+
+
+def metadata_json(info: PdfInfo) -> str:
+    return json.dumps(info.metadata, ensure_ascii=False, sort_keys=True)
+
+
+def text_layer_info(page: pymupdf.Page) -> TextLayerInfo:
+    """How much usable text a page's text layer holds, and how much of the page is raster images."""
+    area = abs(page.rect) or 1.0
+    image_rects = []
+    for info in page.get_image_info():
+        r = pymupdf.Rect(info["bbox"]) & page.rect
+        if not r.is_empty:
+            image_rects.append(r)
+    coverage = min(1.0, sum(abs(r) for r in image_rects) / area)
+    chars = garbage = over_images = 0
+    for x0, y0, x1, y1, word, *_ in page.get_text("words"):
+        n = sum(1 for ch in word if not ch.isspace())
+        chars += n
+        garbage += sum(1 for ch in word if _is_garbage(ch))
+        if image_rects:
+            centre = pymupdf.Point((x0 + x1) / 2, (y0 + y1) / 2)
+            if any(centre in r for r in image_rects):
+                over_images += n
+    letters_latin1 = 0
+    # Mojibake (a Cyrillic font without a ToUnicode map read as Latin-1) shows as a flood of À..ÿ letters.
+    text = page.get_text("text")
+    letters = [ch for ch in text if ch.isalpha()]
+    if letters:
+        letters_latin1 = sum(1 for ch in letters if "\u00c0" <= ch <= "\u00ff")
+        if letters_latin1 / len(letters) > 0.3:
+            garbage = max(garbage, letters_latin1)
+    share = garbage / chars if chars else 0.0
+    return TextLayerInfo(chars=chars, garbage_share=share, image_coverage=coverage, chars_over_images=over_images)
+
+
+def _is_garbage(ch: str) -> bool:
+    if ch == "\ufffd":
+        return True
+    cat = unicodedata.category(ch)
+    return cat in ("Co", "Cc", "Cs", "Cn")
+
+
+def _describe_head(head: bytes) -> str:
+    text = head[:64].lstrip()
+    low = text.lower()
+    if low.startswith((b"<!doctype html", b"<html")):
+        return "an HTML page"
+    if text.startswith(b"PK"):
+        return "a ZIP archive (Office document?)"
+    if text.startswith(b"\x89PNG") or text.startswith(b"\xff\xd8"):
+        return "an image"
+    printable = text[:16].decode("latin-1")
+    return repr(printable)
+
+
+def raw_pdf_row(doc_id: str, path: str | os.PathLike | None) -> dict:
+    """The ``raw_pdfs`` row for a document: facts about the file, or why it cannot be processed.
+
+    Never raises for a bad file: the error goes into the row, where the UI, the CLI and notebooks show it.
+    """
+    from datetime import datetime, timezone
+
+    from ..errors import PipelineError
+
+    row: dict = {"doc_id": doc_id, "ingested_at": datetime.now(timezone.utc), "error": None}
+    if path is None:
+        row["error"] = (f"no file for document {doc_id!r}: put it in the input folder or run "
+                        "`pdf-ocr run FILE` to register it")
+        return row
+    path = Path(path)
+    row.update(file_name=path.name, path=str(path.absolute()))
+    try:
+        info = describe_pdf(path)
+    except PipelineError as e:
+        row["error"] = str(e)
+        if path.is_file():
+            row.update(bytes=path.stat().st_size, sha256=file_sha256(path), page_count=0)
+        return row
+    row.update(
+        sha256=info.sha256, bytes=info.bytes, page_count=info.page_count, pdf_version=info.pdf_version,
+        title=info.metadata.get("title"), author=info.metadata.get("author"),
+        creator=info.metadata.get("creator"), producer=info.metadata.get("producer"),
+        metadata_json=metadata_json(info), was_repaired=info.was_repaired, is_encrypted=info.is_encrypted,
+    )
+    return row

@@ -1,0 +1,86 @@
+"""Render pages to PNG, one page at a time (memory stays flat in page count)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import pymupdf
+
+from .inspect import TextLayerInfo, open_pdf, text_layer_info
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    page_no: int
+    width_pt: float
+    height_pt: float
+    rotation: int
+    dpi: float
+    width_px: int
+    height_px: int
+    png: bytes | None
+    image_sha256: str | None
+    render_s: float
+    text_layer: TextLayerInfo | None
+    error: str | None = None
+
+
+def effective_dpi(width_pt: float, height_pt: float, dpi: float, max_pixels: int) -> float:
+    """The resolution to render at: ``dpi``, lowered so the image stays within ``max_pixels``.
+
+    >>> round(effective_dpi(14400, 14400, 150, 40_000_000), 1)   # a 200 x 200 inch page
+    31.6
+    """
+    pixels = (width_pt * dpi / 72) * (height_pt * dpi / 72)
+    if pixels <= max_pixels or pixels <= 0:
+        return float(dpi)
+    return dpi * math.sqrt(max_pixels / pixels) * 0.999
+
+
+def render_page(page: pymupdf.Page, dpi: float, max_pixels: int) -> RenderedPage:
+    """Render one page (as displayed: /Rotate applied) to an RGB PNG. Errors become ``RenderedPage.error``."""
+    started = time.perf_counter()
+    rect = page.rect
+    try:
+        info = text_layer_info(page)
+        eff = effective_dpi(rect.width, rect.height, dpi, max_pixels)
+        pix = page.get_pixmap(dpi=None, matrix=pymupdf.Matrix(eff / 72, eff / 72), alpha=False,
+                              colorspace=pymupdf.csRGB)
+        png = pix.tobytes("png")
+        return RenderedPage(
+            page_no=page.number + 1, width_pt=rect.width, height_pt=rect.height, rotation=page.rotation,
+            dpi=eff, width_px=pix.width, height_px=pix.height, png=png,
+            image_sha256=hashlib.sha256(png).hexdigest(), render_s=time.perf_counter() - started,
+            text_layer=info,
+        )
+    except Exception as e:  # one bad page must not stop the document
+        return RenderedPage(
+            page_no=page.number + 1, width_pt=rect.width, height_pt=rect.height, rotation=page.rotation,
+            dpi=float(dpi), width_px=0, height_px=0, png=None, image_sha256=None,
+            render_s=time.perf_counter() - started, text_layer=None, error=f"render failed: {e}",
+        )
+
+
+def render_document(path: str | os.PathLike, dpi: float = 200, max_pixels: int = 40_000_000,
+                    pages: Iterable[int] | None = None) -> Iterator[RenderedPage]:
+    """Render a document's pages one by one.
+
+    Args:
+        path: the PDF.
+        dpi: resolution to render at.
+        max_pixels: cap on pixels per page; larger pages render at a lower resolution.
+        pages: 1-based page numbers; all pages when None.
+    Yields:
+        One ``RenderedPage`` per page, in order. Not thread-safe (one open document).
+    Raises:
+        InputPdfError, EncryptedPdfError: the file cannot be opened.
+    """
+    with open_pdf(path) as doc:
+        numbers = range(1, doc.page_count + 1) if pages is None else pages
+        for no in numbers:
+            yield render_page(doc[no - 1], dpi, max_pixels)

@@ -1,0 +1,139 @@
+"""The Parquet schemas of every table: the contract with notebooks. Change them only deliberately.
+
+Each field carries its meaning as Parquet field metadata (``doc``), and the README's tables are generated from
+this module (``python -m pdf_ocr_pipeline.schemas``), so the two never drift apart.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+
+def _f(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"doc": doc})
+
+
+BOX_FIELDS = [
+    _f("x0", pa.float32(), "left, PDF points from the displayed page's left edge"),
+    _f("y0", pa.float32(), "top, PDF points from the displayed page's top edge"),
+    _f("x1", pa.float32(), "right, PDF points"),
+    _f("y1", pa.float32(), "bottom, PDF points"),
+]
+
+BLOCK_TYPE = pa.struct(
+    [
+        pa.field("label", pa.string()),
+        pa.field("text", pa.string()),
+        *[pa.field(f.name, f.type) for f in BOX_FIELDS],
+        pa.field("confidence", pa.float32()),
+    ]
+)
+
+RAW_PDFS = pa.schema(
+    [
+        _f("doc_id", pa.string(), "partition key, readable, from the file name", nullable=False),
+        _f("file_name", pa.string(), "the file's name"),
+        _f("path", pa.string(), "absolute path the document was read from"),
+        _f("sha256", pa.string(), "sha256 of the file's bytes"),
+        _f("bytes", pa.int64(), "file size"),
+        _f("page_count", pa.int32(), "pages in the document (0 when it could not be opened)"),
+        _f("pdf_version", pa.string(), "PDF header version, e.g. PDF-1.7"),
+        _f("title", pa.string(), "document metadata: title"),
+        _f("author", pa.string(), "document metadata: author"),
+        _f("creator", pa.string(), "document metadata: creating application"),
+        _f("producer", pa.string(), "document metadata: PDF producer"),
+        _f("metadata_json", pa.string(), "all document metadata as JSON"),
+        _f("was_repaired", pa.bool_(), "MuPDF had to repair a broken file to open it"),
+        _f("is_encrypted", pa.bool_(), "the file is encrypted (owner-password-only files still open)"),
+        _f("ingested_at", pa.timestamp("us", tz="UTC"), "when this row was written"),
+        _f("error", pa.string(), "why the document cannot be processed; null when it can"),
+    ]
+)
+
+RENDERED_PAGES = pa.schema(
+    [
+        _f("doc_id", pa.string(), "partition key", nullable=False),
+        _f("page_no", pa.int32(), "1-based page number", nullable=False),
+        _f("width_pt", pa.float32(), "displayed page width in PDF points (rotation applied)"),
+        _f("height_pt", pa.float32(), "displayed page height in PDF points"),
+        _f("rotation", pa.int16(), "the page's /Rotate in degrees (0, 90, 180, 270)"),
+        _f("dpi", pa.float32(), "effective rendering resolution (lower than asked when capped by max_pixels)"),
+        _f("width_px", pa.int32(), "image width in pixels"),
+        _f("height_px", pa.int32(), "image height in pixels"),
+        _f("text_chars", pa.int32(), "non-space characters in the page's text layer"),
+        _f("image_coverage", pa.float32(), "share of the page area covered by raster images, 0..1"),
+        _f("text_layer_usable", pa.bool_(), "the text layer can replace OCR for this page"),
+        _f("png", pa.binary(), "the rendered page, PNG, RGB"),
+        _f("image_sha256", pa.string(), "sha256 of the PNG bytes (the OCR cache key)"),
+        _f("render_s", pa.float64(), "seconds to render and encode this page"),
+        _f("error", pa.string(), "why the page could not be rendered; null when it was"),
+    ]
+)
+
+OCR_PAGES = pa.schema(
+    [
+        _f("doc_id", pa.string(), "partition key", nullable=False),
+        _f("page_no", pa.int32(), "1-based page number", nullable=False),
+        _f("source", pa.string(), "text_layer | ocr | fallback | none (page failed)"),
+        _f("engine", pa.string(), "engine that produced the text: text_layer, tesseract, deepseek-vllm"),
+        _f("engine_version", pa.string(), "engine version, e.g. tesseract 5.5.4"),
+        _f("model", pa.string(), "model or language data, e.g. rus+eng"),
+        _f("prompt_version", pa.string(), "prompt name and version for model engines; null otherwise"),
+        _f("text", pa.string(), "page text (markdown for model engines; plain lines otherwise)"),
+        _f("raw_output", pa.string(), "the engine's raw output where it differs from text"),
+        _f("blocks", pa.list_(BLOCK_TYPE), "words or blocks: label, text, box (points), confidence 0..1"),
+        _f("mean_confidence", pa.float32(), "mean word confidence 0..1 (null for the text layer)"),
+        _f("tokens_in", pa.int32(), "prompt tokens (model engines)"),
+        _f("tokens_out", pa.int32(), "output tokens (model engines)"),
+        _f("finish_reason", pa.string(), "why generation stopped (model engines)"),
+        _f("attempts", pa.int16(), "tries it took; 0 when served from the cache"),
+        _f("latency_s", pa.float64(), "seconds the engine spent on this page"),
+        _f("cached", pa.bool_(), "served from the page cache, not recomputed"),
+        _f("error", pa.string(), "why the page has no text; null when it has"),
+    ]
+)
+
+RUN_METRICS = pa.schema(
+    [
+        _f("doc_id", pa.string(), "partition key", nullable=False),
+        _f("stage", pa.string(), "asset name: raw_pdfs, rendered_pages, ocr_pages", nullable=False),
+        _f("run_id", pa.string(), "Dagster run that materialized the stage"),
+        _f("pages", pa.int32(), "pages the stage handled"),
+        _f("pages_ocr", pa.int32(), "pages that went through an OCR engine"),
+        _f("pages_text_layer", pa.int32(), "pages read from the text layer"),
+        _f("failures", pa.int32(), "pages (or documents) that failed"),
+        _f("seconds", pa.float64(), "wall seconds of the stage"),
+        _f("pages_per_s", pa.float64(), "pages / seconds"),
+        _f("tokens_out", pa.int64(), "output tokens (model engines)"),
+        _f("tokens_per_s", pa.float64(), "output tokens per second (model engines)"),
+        _f("peak_rss_mb", pa.float64(), "peak resident memory of the process that ran the stage, MiB"),
+        _f("engine", pa.string(), "OCR engine (ocr_pages) or library (other stages)"),
+        _f("recorded_at", pa.timestamp("us", tz="UTC"), "when the stage finished"),
+    ]
+)
+
+TABLES: dict[str, pa.Schema] = {
+    "raw_pdfs": RAW_PDFS,
+    "rendered_pages": RENDERED_PAGES,
+    "ocr_pages": OCR_PAGES,
+    "run_metrics": RUN_METRICS,
+}
+
+
+def markdown_tables() -> str:
+    """The README's schema section, generated from the schemas above."""
+    out = []
+    for name, schema in TABLES.items():
+        out.append(f"#### `{name}`\n\n| column | type | meaning |\n|---|---|---|")
+        for field in schema:
+            doc = (field.metadata or {}).get(b"doc", b"").decode()
+            type_ = "list<block>" if field.name == "blocks" else str(field.type)
+            out.append(f"| `{field.name}` | {type_} | {doc} |")
+        out.append("")
+    out.append("A `block` is a struct: `label` (word, line, text, title, ...), `text`, `x0`, `y0`, `x1`, `y1`"
+               " (points), `confidence` (0..1).")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(markdown_tables())

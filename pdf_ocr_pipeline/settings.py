@@ -1,0 +1,51 @@
+"""Paths and defaults: one typed object, read from the environment (prefix ``PDF_OCR_``) in one place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PagePolicy = Literal["auto", "ocr", "text"]
+EngineName = Literal["tesseract", "deepseek-vllm"]
+
+
+class Settings(BaseModel):
+    """Everything the pipeline needs to know that is not in code.
+
+    ``from_env`` is the only code that reads the environment; ``definitions.defs()`` and ``cli.main()`` call it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    inbox_dir: Path = Path("data/input")
+    data_dir: Path = Path("data")
+    engine: EngineName = "tesseract"
+    pages: PagePolicy = "auto"
+    dpi: int = Field(200, ge=36, le=600)
+    max_pixels: int = Field(40_000_000, ge=100_000, description="cap on pixels per rendered page")
+    languages: str = "rus+eng"
+    tessdata_dir: str | None = None
+    workers: int = Field(0, ge=0, description="OCR workers; 0 = one per core")
+    sensor_interval_s: int = Field(15, ge=1)
+    min_file_age_s: float = Field(10.0, ge=0, description="a file this old and unchanged is considered complete")
+    catchup_cron: str = "0 * * * *"
+    max_fallback_rate: float = Field(0.05, ge=0, le=1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        values: dict[str, str] = {}
+        for name in cls.model_fields:
+            key = f"PDF_OCR_{name.upper()}"
+            if key in env and env[key] != "":
+                values[name] = env[key]
+        if "tessdata_dir" not in values and env.get("TESSDATA_PREFIX"):
+            values["tessdata_dir"] = env["TESSDATA_PREFIX"]  # Tesseract's own variable
+        return cls.model_validate(values)
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.data_dir / "warehouse"

@@ -1,0 +1,94 @@
+"""The warehouse: one Parquet file per asset and document, written atomically, read in bounded batches.
+
+Layout: ``<data_dir>/warehouse/<asset>/<doc_id>.parquet``. A notebook reads a whole asset with
+``pl.scan_parquet("data/warehouse/ocr_pages/*.parquet")``. No Dagster here.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .schemas import TABLES
+
+#: Rows per Parquet row group (and per in-memory batch) for page tables: bounds memory for any page count.
+PAGE_BATCH = 16
+
+
+class Warehouse:
+    """Reads and writes the pipeline's tables under ``root`` (``<data_dir>/warehouse``). Thread-safe."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def path(self, table: str, doc_id: str) -> Path:
+        if table not in TABLES:
+            raise KeyError(f"unknown table {table!r}")
+        if not doc_id or "/" in doc_id or "\\" in doc_id or doc_id.startswith("."):
+            raise ValueError(f"unsafe document key {doc_id!r}")
+        return self.root / table / f"{doc_id}.parquet"
+
+    def exists(self, table: str, doc_id: str) -> bool:
+        return self.path(table, doc_id).is_file()
+
+    def write(self, table: str, doc_id: str, rows: Iterable[dict] | Iterable[list[dict]], *, batched: bool = False) -> int:
+        """Write a table atomically: a temporary file in the same folder, fsynced, then renamed over the old one.
+
+        Args:
+            table: table name (a key of ``schemas.TABLES``).
+            doc_id: the document's partition key.
+            rows: dicts matching the schema, or (``batched=True``) lists of them, each written as one row group,
+                so a generator keeps memory bounded.
+        Returns:
+            The number of rows written.
+        """
+        schema = TABLES[table]
+        target = self.path(table, doc_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{doc_id}.", suffix=".parquet.tmp", dir=target.parent)
+        os.close(fd)
+        count = 0
+        try:
+            with pq.ParquetWriter(tmp_name, schema, compression="zstd") as writer:
+                for batch in rows if batched else _chunks(rows, PAGE_BATCH):
+                    if batch:
+                        writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                        count += len(batch)
+            with open(tmp_name, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        return count
+
+    def read(self, table: str, doc_id: str, columns: list[str] | None = None) -> pl.DataFrame:
+        return pl.read_parquet(self.path(table, doc_id), columns=columns)
+
+    def iter_rows(self, table: str, doc_id: str, columns: list[str] | None = None,
+                  batch_size: int = PAGE_BATCH) -> Iterator[dict]:
+        """Rows one by one, read a row group at a time (memory stays bounded)."""
+        with pq.ParquetFile(self.path(table, doc_id)) as pf:
+            for batch in pf.iter_batches(batch_size=batch_size, columns=columns):
+                yield from batch.to_pylist()
+
+    def delete(self, doc_id: str) -> None:
+        for table in TABLES:
+            self.path(table, doc_id).unlink(missing_ok=True)
+
+
+def _chunks(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    chunk: list[dict] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
