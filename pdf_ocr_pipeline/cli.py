@@ -69,8 +69,9 @@ def collect_pdfs(paths: list[Path]) -> tuple[list[Path], list[str]]:
     return files, problems
 
 
-def run_documents(settings: Settings, files: list[Path], progress=sys.stderr) -> list[DocSummary]:
+def run_documents(settings: Settings, files: list[Path], progress=None) -> list[DocSummary]:
     """Materialize the pipeline's job for each file, one run per document, through Dagster in-process."""
+    progress = progress or sys.stderr
     import dagster as dg
 
     from .definitions import build_definitions
@@ -78,7 +79,7 @@ def run_documents(settings: Settings, files: list[Path], progress=sys.stderr) ->
     from .partitions import document_partitions_def
 
     defs = build_definitions(settings)
-    job = defs.get_job_def("ocr_documents_job")
+    job = defs.resolve_job_def("ocr_documents_job")
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     registry = DocumentRegistry(settings.data_dir)
     summaries = []
@@ -118,6 +119,12 @@ def _summarize(settings: Settings, doc_id: str, path: Path, seconds: float) -> D
 
 
 def _progress(stream, done: int, total: int, label: str) -> None:
+    """A bar redrawn in place on a terminal; one line per document when stderr is a file or pipe."""
+    if not stream.isatty():
+        if done < total:
+            stream.write(f"[{done + 1}/{total}] {label}\n")
+            stream.flush()
+        return
     width = 30
     filled = int(width * done / total) if total else width
     bar = "#" * filled + "-" * (width - filled)

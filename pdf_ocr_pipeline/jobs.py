@@ -1,11 +1,9 @@
 import dagster as dg
 
 from .assets import PIPELINE_ASSETS
-from .partitions import document_partitions_def
 
 ocr_documents_job = dg.define_asset_job(
     "ocr_documents_job",
     selection=dg.AssetSelection.assets(*PIPELINE_ASSETS),
-    partitions_def=document_partitions_def,
     description="A document through every stage: raw_pdfs, rendered_pages, ocr_pages, run_metrics.",
 )

@@ -162,7 +162,7 @@ class TesseractEngine:
 
 # A table-of-contents line: title, a leader of dots (which Tesseract often reads as a run of dots followed by
 # letter-like noise), then the page number at the end of the line.
-_LEADER_LINE = re.compile(r"^(?P<title>.*?\S)\s*(?:\.\s?){3,}.{0,80}?\s(?P<page>\d{1,4})$")
+_LEADER_LINE = re.compile(r"^(?P<title>.*?\S)\s*(?:\.\s?){5,}.{0,80}?\s(?P<page>\d{1,4})$")
 
 
 def collapse_leaders(line: str) -> str:

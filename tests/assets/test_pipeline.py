@@ -1,0 +1,122 @@
+"""Real Dagster materializations into a temporary data dir, read back as Parquet with polars."""
+
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from pdf_ocr_pipeline.assets import PIPELINE_ASSETS
+from pdf_ocr_pipeline.checks import PIPELINE_CHECKS
+from pdf_ocr_pipeline.inbox import DocumentRegistry
+from pdf_ocr_pipeline.resources import OcrEngineResource, WarehouseResource
+from pdf_ocr_pipeline.schemas import TABLES
+
+from ..conftest import copy_fixture, needs_tesseract
+from ..fakes import BUILT, FakeEngineResource, pages_seen
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fakes():
+    BUILT.clear()
+
+
+def run(tmp_path: Path, pdf: Path, engine: OcrEngineResource, instance=None):
+    data = tmp_path / "data"
+    doc_id = DocumentRegistry(data).register(pdf)
+    instance = instance or dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("documents", [doc_id])
+    result = dg.materialize(
+        [*PIPELINE_ASSETS, *PIPELINE_CHECKS], partition_key=doc_id, instance=instance, raise_on_error=False,
+        resources={"warehouse": WarehouseResource(data_dir=str(data), inbox_dir=str(pdf.parent)),
+                   "ocr_engine": engine},
+    )
+    return doc_id, result, data / "warehouse"
+
+
+@needs_tesseract
+def test_scan_and_text_layer_through_every_stage(tmp_path: Path, inbox: Path):
+    scan = copy_fixture("linn.pdf", inbox, "Скан страницы.pdf")
+    doc_id, result, wh = run(tmp_path, scan, OcrEngineResource(dpi=150, workers=2))
+    assert result.success
+    assert doc_id.startswith("Скан_страницы-")
+    for table, schema in TABLES.items():
+        path = wh / table / f"{doc_id}.parquet"
+        assert pq.read_schema(path).equals(schema, check_metadata=False), table
+    raw = pl.read_parquet(wh / "raw_pdfs" / f"{doc_id}.parquet")
+    assert raw.row(0, named=True)["page_count"] == 1 and raw["error"][0] is None
+    pages = pl.read_parquet(wh / "rendered_pages" / f"{doc_id}.parquet")
+    assert pages["text_layer_usable"].to_list() == [False] and pages["png"][0][:4] == b"\x89PNG"
+    ocr = pl.read_parquet(wh / "ocr_pages" / "*.parquet")
+    row = ocr.row(0, named=True)
+    assert row["source"] == "ocr" and row["engine"] == "tesseract" and "LinnSequencer" in row["text"]
+    assert len(row["blocks"]) > 300 and row["blocks"][0]["confidence"] is not None
+    metrics = pl.read_parquet(wh / "run_metrics" / f"{doc_id}.parquet")
+    assert metrics["stage"].to_list() == ["raw_pdfs", "rendered_pages", "ocr_pages"]
+    ocr_metrics = metrics.filter(pl.col("stage") == "ocr_pages").row(0, named=True)
+    assert ocr_metrics["pages"] == 1 and ocr_metrics["seconds"] > 0 and ocr_metrics["peak_rss_mb"] > 50
+    assert ocr_metrics["engine"] == "tesseract"
+    # the UI plots numeric metadata of each materialization
+    mat = result.asset_materializations_for_node("ocr_pages")[0]
+    assert mat.metadata["pages_per_s"].value > 0 and mat.metadata["pages_ocr"].value == 1
+
+
+def test_text_layer_pages_never_reach_the_engine(tmp_path: Path, inbox: Path):
+    pdf = copy_fixture("ru_report_p3-5_7.pdf", inbox)
+    doc_id, result, wh = run(tmp_path, pdf, FakeEngineResource())
+    assert result.success
+    assert len(BUILT) == 1 and pages_seen() == []  # the engine was there, and got nothing
+    ocr = pl.read_parquet(wh / "ocr_pages" / f"{doc_id}.parquet")
+    assert ocr["source"].to_list() == ["text_layer"] * 4 and ocr["page_no"].to_list() == [1, 2, 3, 4]
+    assert all(ocr["doc_id"] == doc_id)
+
+
+def test_a_bad_file_is_recorded_and_stops_its_own_run_only(tmp_path: Path, inbox: Path):
+    bad = inbox / "broken.pdf"
+    bad.write_bytes(b"<html>not a pdf</html>")
+    instance = dg.DagsterInstance.ephemeral()
+    doc_id, result, wh = run(tmp_path, bad, FakeEngineResource(), instance)
+    assert not result.success
+    raw = pl.read_parquet(wh / "raw_pdfs" / f"{doc_id}.parquet").row(0, named=True)
+    assert "not a PDF" in raw["error"] and "HTML" in raw["error"]
+    assert not (wh / "ocr_pages" / f"{doc_id}.parquet").exists()
+    checks = result.get_asset_check_evaluations()
+    assert [c.passed for c in checks if c.check_name == "pdf_is_readable"] == [False]
+    good = copy_fixture("A.1.0.pdf", inbox)
+    _, good_result, _ = run(tmp_path, good, FakeEngineResource(), instance)
+    assert good_result.success
+
+
+def test_a_rerun_replaces_outputs_without_duplicates(tmp_path: Path, inbox: Path):
+    pdf = copy_fixture("A.1.0.pdf", inbox)
+    instance = dg.DagsterInstance.ephemeral()
+    run(tmp_path, pdf, FakeEngineResource(), instance)
+    doc_id, result, wh = run(tmp_path, pdf, FakeEngineResource(pages="ocr"), instance)
+    assert result.success
+    ocr = pl.read_parquet(wh / "ocr_pages" / f"{doc_id}.parquet")
+    assert ocr.height == 1 and ocr["source"][0] == "ocr"
+    # run_metrics describes the latest materialization of each stage
+    metrics = pl.read_parquet(wh / "run_metrics" / f"{doc_id}.parquet")
+    assert metrics.height == 3 and metrics["run_id"].n_unique() == 1
+
+
+def test_failed_pages_are_rows_with_errors_and_the_check_warns(tmp_path: Path, inbox: Path):
+    pdf = copy_fixture("ru_report_p3-5_7.pdf", inbox)
+    doc_id, result, wh = run(tmp_path, pdf, FakeEngineResource(pages="ocr", fail_pages=[2]))
+    assert result.success  # the document completes
+    assert pages_seen() == [(doc_id, n) for n in (1, 2, 3, 4)]
+    ocr = pl.read_parquet(wh / "ocr_pages" / f"{doc_id}.parquet")
+    assert ocr.filter(pl.col("error").is_not_null())["page_no"].to_list() == [2]
+    [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "ocr_pages_complete"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+
+
+@pytest.mark.parametrize("policy, reaches_engine", [("text", False), ("auto", True), ("ocr", True)])
+def test_page_policy_decides_what_reaches_the_engine(tmp_path: Path, inbox: Path, policy: str, reaches_engine: bool):
+    pdf = copy_fixture("linn.pdf", inbox)  # a scan: no text layer
+    doc_id, result, wh = run(tmp_path, pdf, FakeEngineResource(pages=policy))
+    assert result.success
+    assert pages_seen() == ([(doc_id, 1)] if reaches_engine else [])
+    source = pl.read_parquet(wh / "ocr_pages" / f"{doc_id}.parquet")["source"][0]
+    assert source == ("ocr" if reaches_engine else "text_layer")

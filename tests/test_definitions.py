@@ -1,0 +1,37 @@
+from pathlib import Path
+
+import dagster as dg
+
+from pdf_ocr_pipeline.definitions import build_definitions
+from pdf_ocr_pipeline.settings import Settings
+
+ASSETS = ["ocr_pages", "raw_pdfs", "rendered_pages", "run_metrics"]
+
+
+def test_definitions_wire_every_stage(tmp_path: Path):
+    defs = build_definitions(Settings(data_dir=tmp_path, inbox_dir=tmp_path / "in", catchup_cron="*/10 * * * *"))
+    graph = defs.resolve_asset_graph()
+    assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == ASSETS
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).partitions_def.name == "documents"
+    assert graph.get(dg.AssetKey("ocr_pages")).pools == {"gpu"}
+    assert defs.resolve_sensor_def("new_documents_sensor").job_name == "ocr_documents_job"
+    assert defs.resolve_schedule_def("catchup_schedule").cron_schedule == "*/10 * * * *"
+    check_names = {k.name for k in graph.asset_check_keys}
+    assert {"pdf_is_readable", "ocr_pages_complete"} <= check_names
+
+
+def test_settings_come_from_the_environment_only_when_asked():
+    s = Settings.from_env({"PDF_OCR_DATA_DIR": "/srv/ocr", "PDF_OCR_DPI": "300", "PDF_OCR_PAGES": "ocr",
+                           "TESSDATA_PREFIX": "/opt/tessdata"})
+    assert s.data_dir == Path("/srv/ocr") and s.dpi == 300 and s.pages == "ocr" and s.tessdata_dir == "/opt/tessdata"
+    assert Settings.from_env({}).engine == "tesseract"
+
+
+def test_the_instance_config_we_ship_is_valid(tmp_path: Path):
+    import shutil
+
+    shutil.copy(Path(__file__).parents[1] / "dagster.yaml", tmp_path / "dagster.yaml")
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    assert instance.run_monitoring_enabled
+    assert instance.get_concurrency_config().pool_config.default_pool_limit == 1  # the "gpu" pool

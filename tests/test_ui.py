@@ -1,0 +1,130 @@
+"""The real thing: `dagster dev` started by the test, driven over its GraphQL API like the UI does.
+
+Covers the asset graph in the webserver, materializing a partition from the UI, and the sensor picking up a file
+dropped into the input folder.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import copy_fixture
+
+ROOT = Path(__file__).parents[1]
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def dagster_dev(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ui")
+    home, inbox, data = tmp / "home", tmp / "input", tmp / "data"
+    home.mkdir()
+    inbox.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    port = free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PDF_OCR_DATA_DIR": str(data), "PDF_OCR_INBOX_DIR": str(inbox),
+           "PDF_OCR_SENSOR_INTERVAL_S": "3", "PDF_OCR_MIN_FILE_AGE_S": "1", "PDF_OCR_PAGES": "text"}
+    dagster = str(Path(sys.executable).parent / "dagster")
+    proc = subprocess.Popen([dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+                            cwd=ROOT, env=env, stdout=open(tmp / "dagster.log", "w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                if client.get("/server_info").status_code == 200 and _location(client):
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline or proc.poll() is not None:
+                raise RuntimeError("dagster dev did not start:\n" + (tmp / "dagster.log").read_text()[-3000:])
+            time.sleep(1)
+        yield client, inbox, data
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def gql(client: httpx.Client, query: str, **variables) -> dict:
+    response = client.post("/graphql", json={"query": query, "variables": variables})
+    response.raise_for_status()
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def _location(client):
+    data = gql(client, "{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }")
+    nodes = data["repositoriesOrError"].get("nodes") or []
+    return (nodes[0]["name"], nodes[0]["location"]["name"]) if nodes else None
+
+
+def wait_for_run(client, partition: str, timeout: float = 180) -> str:
+    query = """query($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}) {
+                 ... on Runs { results { runId status } } } }"""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        runs = gql(client, query, tags=[{"key": "dagster/partition", "value": partition}])["runsOrError"]["results"]
+        if runs and runs[0]["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
+            return runs[0]["status"]
+        time.sleep(2)
+    raise AssertionError(f"no finished run for {partition} within {timeout}s")
+
+
+def test_asset_graph_sensor_and_schedule_in_the_webserver(dagster_dev):
+    client, _, _ = dagster_dev
+    nodes = gql(client, "{ assetNodes { assetKey { path } partitionDefinition { name } } }")["assetNodes"]
+    assert sorted(n["assetKey"]["path"][-1] for n in nodes) == ["ocr_pages", "raw_pdfs", "rendered_pages",
+                                                                  "run_metrics"]
+    assert {n["partitionDefinition"]["name"] for n in nodes} == {"documents"}
+    repo = gql(client, """{ repositoriesOrError { ... on RepositoryConnection { nodes {
+                 sensors { name sensorState { status } } schedules { name cronSchedule } } } } }""")
+    node = repo["repositoriesOrError"]["nodes"][0]
+    assert [(s["name"], s["sensorState"]["status"]) for s in node["sensors"]] == [("new_documents_sensor", "RUNNING")]
+    assert [s["name"] for s in node["schedules"]] == ["catchup_schedule"]
+
+
+def test_materialize_a_partition_from_the_ui(dagster_dev, fixtures):
+    client, _, data = dagster_dev
+    repo_name, location = _location(client)
+    selector = {"repositoryName": repo_name, "repositoryLocationName": location}
+    # A file outside the inbox, registered the way `pdf-ocr run` does it.
+    from pdf_ocr_pipeline.inbox import DocumentRegistry
+
+    doc_id = DocumentRegistry(data).register(fixtures / "A.1.0.pdf")
+    added = gql(client, """mutation($sel: RepositorySelector!, $key: String!) {
+                 addDynamicPartition(repositorySelector: $sel, partitionsDefName: "documents", partitionKey: $key) {
+                 __typename } }""", sel=selector, key=doc_id)
+    assert added["addDynamicPartition"]["__typename"] == "AddDynamicPartitionSuccess"
+    launched = gql(client, """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+                   __typename ... on PythonError { message } } }""",
+                   params={"selector": {**selector, "jobName": "ocr_documents_job"},
+                           "executionMetadata": {"tags": [{"key": "dagster/partition", "value": doc_id}]}})
+    assert launched["launchRun"]["__typename"] == "LaunchRunSuccess", launched
+    assert wait_for_run(client, doc_id) == "SUCCESS"
+    assert (data / "warehouse" / "ocr_pages" / f"{doc_id}.parquet").is_file()
+
+
+def test_a_dropped_pdf_is_picked_up_by_the_sensor(dagster_dev):
+    client, inbox, data = dagster_dev
+    copy_fixture("ru_report_p3-5_7.pdf", inbox, "Отчёт.pdf")
+    assert wait_for_run(client, "Отчёт") == "SUCCESS"
+    assert (data / "warehouse" / "run_metrics" / "Отчёт.parquet").is_file()
