@@ -16,13 +16,15 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=PIPELINE_ASSETS,
         asset_checks=PIPELINE_CHECKS,
         jobs=[ocr_documents_job],
-        sensors=[build_new_documents_sensor(settings.min_file_age_s, settings.sensor_interval_s)],
+        sensors=[build_new_documents_sensor(settings.min_file_age_s, settings.sensor_interval_s,
+                                            settings.max_files_per_tick)],
         schedules=[build_catchup_schedule(settings.catchup_cron)],
         resources={
             "warehouse": WarehouseResource(data_dir=str(settings.data_dir.absolute()),
                                            inbox_dir=str(settings.inbox_dir.absolute())),
             "ocr_engine": OcrEngineResource(
                 engine=settings.engine, pages=settings.pages, dpi=settings.dpi, max_pixels=settings.max_pixels,
+                max_pages=settings.max_pages, page_timeout_s=settings.page_timeout_s,
                 languages=settings.languages, tessdata_dir=settings.tessdata_dir, workers=settings.workers,
             ),
         },

@@ -39,6 +39,12 @@ def document_key(file_name: str) -> str:
     return f"{safe[:MAX_KEY_CHARS]}-{digest}"
 
 
+def is_safe_key(doc_id: str) -> bool:
+    """A key that can name a file in the data directory and nothing outside it."""
+    return bool(doc_id) and "/" not in doc_id and "\\" not in doc_id and not doc_id.startswith(".") \
+        and "\x00" not in doc_id and len(doc_id) <= 200
+
+
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -75,6 +81,8 @@ class DocumentRegistry:
         self.dir = Path(data_dir) / "registry"
 
     def _entry(self, doc_id: str) -> Path:
+        if not is_safe_key(doc_id):
+            raise ValueError(f"unsafe document key {doc_id!r}")
         return self.dir / f"{doc_id}.json"
 
     def resolve(self, doc_id: str) -> Path | None:
@@ -101,6 +109,8 @@ class DocumentRegistry:
 
     def find(self, doc_id: str, inbox_dir: str | os.PathLike) -> Path | None:
         """The registered file for ``doc_id``, else a file in the inbox whose name gives that key."""
+        if not is_safe_key(doc_id):
+            return None
         path = self.resolve(doc_id)
         if path is not None:
             return path
@@ -119,7 +129,7 @@ class ReadyFile:
 
 
 def scan_inbox(folder: str | os.PathLike, state: dict, now_ns: int, min_age_s: float,
-               hasher=file_sha256) -> tuple[dict, list[ReadyFile], list[str]]:
+               hasher=file_sha256, max_ready: int | None = None) -> tuple[dict, list[ReadyFile], list[str]]:
     """Decide which inbox files to process on this sensor tick. Pure but for reading the folder.
 
     A file is ready once it has stopped changing: the same size and mtime as on the previous tick, or an mtime
@@ -133,6 +143,8 @@ def scan_inbox(folder: str | os.PathLike, state: dict, now_ns: int, min_age_s: f
         now_ns: the current time, ns since the epoch.
         min_age_s: age after which an unchanged-looking file counts as complete.
         hasher: computes a file's sha256 (for tests).
+        max_ready: hash at most this many files on one tick (a busy inbox keeps ticks short; the rest are
+            taken on later ticks).
     Returns:
         (new state, ready files, problems as human-readable lines). Never raises for one bad file.
     """
@@ -141,6 +153,7 @@ def scan_inbox(folder: str | os.PathLike, state: dict, now_ns: int, min_age_s: f
     seen: dict[str, list[int]] = {}
     ready: list[ReadyFile] = []
     problems: list[str] = []
+    hashed = 0
     for path in list_pdfs(folder):
         try:
             st = path.stat()
@@ -155,6 +168,9 @@ def scan_inbox(folder: str | os.PathLike, state: dict, now_ns: int, min_age_s: f
         stable = seen_before.get(path.name) == sig or (now_ns - st.st_mtime_ns) / 1e9 >= min_age_s
         if not stable:
             continue
+        if max_ready is not None and hashed >= max_ready:
+            continue  # still stable on the next tick, taken then
+        hashed += 1
         try:
             sha = hasher(path)
         except OSError as e:

@@ -46,6 +46,8 @@ class OcrEngineResource(dg.ConfigurableResource):
     pages: Literal["auto", "ocr", "text"] = Field("auto", description="auto: OCR only pages without a usable text layer")
     dpi: int = Field(200, ge=36, le=600)
     max_pixels: int = Field(40_000_000, ge=100_000)
+    max_pages: int = Field(10_000, ge=1, description="documents with more pages are refused")
+    page_timeout_s: float = Field(300, gt=0)
     languages: str = "rus+eng"
     tessdata_dir: Optional[str] = None
     workers: int = Field(0, ge=0, description="0 = one per core")
@@ -53,7 +55,8 @@ class OcrEngineResource(dg.ConfigurableResource):
 
     def get_engine(self) -> OcrEngine:
         if self._engine is None:
-            options = {"languages": self.languages, "tessdata_dir": self.tessdata_dir, "workers": self.workers}
+            options = {"languages": self.languages, "tessdata_dir": self.tessdata_dir, "workers": self.workers,
+                       "page_timeout_s": self.page_timeout_s}
             self._engine = make_engine(self.engine, options)
         return self._engine
 

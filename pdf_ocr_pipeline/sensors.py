@@ -9,7 +9,8 @@ from .partitions import document_partitions_def
 from .resources import WarehouseResource
 
 
-def build_new_documents_sensor(min_file_age_s: float = 10.0, interval_s: int = 15) -> dg.SensorDefinition:
+def build_new_documents_sensor(min_file_age_s: float = 10.0, interval_s: int = 15,
+                               max_files_per_tick: int = 500) -> dg.SensorDefinition:
     @dg.sensor(
         name="new_documents_sensor",
         job=ocr_documents_job,
@@ -20,7 +21,8 @@ def build_new_documents_sensor(min_file_age_s: float = 10.0, interval_s: int = 1
     )
     def new_documents_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
         state = json.loads(context.cursor) if context.cursor else {}
-        state, ready, problems = scan_inbox(warehouse.inbox_dir, state, time.time_ns(), min_file_age_s)
+        state, ready, problems = scan_inbox(warehouse.inbox_dir, state, time.time_ns(), min_file_age_s,
+                                            max_ready=max_files_per_tick)
         for line in problems:
             context.log.warning(line)
         run_requests, new_keys = [], []

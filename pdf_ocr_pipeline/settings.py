@@ -26,11 +26,14 @@ class Settings(BaseModel):
     pages: PagePolicy = "auto"
     dpi: int = Field(200, ge=36, le=600)
     max_pixels: int = Field(40_000_000, ge=100_000, description="cap on pixels per rendered page")
+    max_pages: int = Field(10_000, ge=1, description="documents with more pages are refused with a clear error")
+    page_timeout_s: float = Field(300, gt=0, description="an OCR engine gives up on a page after this long")
     languages: str = "rus+eng"
     tessdata_dir: str | None = None
     workers: int = Field(0, ge=0, description="OCR workers; 0 = one per core")
     sensor_interval_s: int = Field(15, ge=1)
     min_file_age_s: float = Field(10.0, ge=0, description="a file this old and unchanged is considered complete")
+    max_files_per_tick: int = Field(500, ge=1, description="new files a sensor tick takes on; the rest wait")
     catchup_cron: str = "0 * * * *"
     max_fallback_rate: float = Field(0.05, ge=0, le=1)
 

@@ -6,6 +6,8 @@ Layout: ``<data_dir>/warehouse/<asset>/<doc_id>.parquet``. A notebook reads a wh
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -15,6 +17,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .inbox import is_safe_key
 from .schemas import TABLES
 
 #: Rows per Parquet row group (and per in-memory batch) for page tables: bounds memory for any page count.
@@ -30,7 +33,7 @@ class Warehouse:
     def path(self, table: str, doc_id: str) -> Path:
         if table not in TABLES:
             raise KeyError(f"unknown table {table!r}")
-        if not doc_id or "/" in doc_id or "\\" in doc_id or doc_id.startswith("."):
+        if not is_safe_key(doc_id):
             raise ValueError(f"unsafe document key {doc_id!r}")
         return self.root / table / f"{doc_id}.parquet"
 
@@ -77,6 +80,22 @@ class Warehouse:
         with pq.ParquetFile(self.path(table, doc_id)) as pf:
             for batch in pf.iter_batches(batch_size=batch_size, columns=columns):
                 yield from batch.to_pylist()
+
+    @contextlib.contextmanager
+    def document_lock(self, doc_id: str) -> Iterator[None]:
+        """Hold the document's lock: two processes working on one document take turns, never interleave writes.
+
+        An advisory ``flock`` on ``<root>/.locks/<doc_id>.lock``; the kernel drops it when a holder dies.
+        """
+        self.path("raw_pdfs", doc_id)  # validates the key
+        folder = self.root / ".locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / f"{doc_id}.lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def delete(self, doc_id: str) -> None:
         for table in TABLES:

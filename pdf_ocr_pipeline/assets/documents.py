@@ -3,7 +3,7 @@ import dagster as dg
 from ..metrics import StageClock, peak_rss_mb
 from ..partitions import document_partitions_def
 from ..pdf.inspect import raw_pdf_row
-from ..resources import WarehouseResource
+from ..resources import OcrEngineResource, WarehouseResource
 
 
 @dg.asset(
@@ -14,11 +14,13 @@ from ..resources import WarehouseResource
                                    description="the file opens as a PDF with pages; later stages wait for it")],
     description="One row per document: the file, its sha256, pages, metadata, or why it cannot be read.",
 )
-def raw_pdfs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def raw_pdfs(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+             ocr_engine: OcrEngineResource) -> dg.MaterializeResult:
     doc_id = context.partition_key
-    with StageClock() as clock:
-        row = raw_pdf_row(doc_id, warehouse.find_document(doc_id))
-        warehouse.warehouse.write("raw_pdfs", doc_id, [row])
+    store = warehouse.warehouse
+    with StageClock() as clock, store.document_lock(doc_id):
+        row = raw_pdf_row(doc_id, warehouse.find_document(doc_id), max_pages=ocr_engine.max_pages)
+        store.write("raw_pdfs", doc_id, [row])
     error = row["error"]
     if error:
         context.log.error(f"{doc_id}: {error}")
@@ -29,6 +31,7 @@ def raw_pdfs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) ->
             "pages": row.get("page_count") or 0,
             "bytes": row.get("bytes") or 0,
             "error": error or "",
+            "notes": row.get("notes") or "",
             "seconds": clock.seconds,
             "peak_rss_mb": peak_rss_mb(),
             "dagster/row_count": 1,

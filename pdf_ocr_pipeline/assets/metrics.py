@@ -36,13 +36,15 @@ def run_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         rows.append({
             "doc_id": doc_id, "stage": stage, "run_id": record.run_id, "pages": pages,
             "pages_ocr": _value(md, "pages_ocr"), "pages_text_layer": _value(md, "pages_text_layer"),
+            "pages_fallback": _value(md, "pages_fallback"), "engine_busy_share": _value(md, "engine_busy_share"),
             "failures": int(_value(md, "failures", 0) or (1 if _value(md, "error") else 0)),
             "seconds": seconds, "pages_per_s": pages / seconds if seconds else 0.0,
             "tokens_out": tokens, "tokens_per_s": tokens / seconds if seconds else 0.0,
             "peak_rss_mb": _value(md, "peak_rss_mb"), "engine": _value(md, "engine", "pymupdf"),
             "recorded_at": datetime.fromtimestamp(record.timestamp, tz=timezone.utc),
         })
-    warehouse.warehouse.write("run_metrics", doc_id, rows)
+    with warehouse.warehouse.document_lock(doc_id):
+        warehouse.warehouse.write("run_metrics", doc_id, rows)
     total = sum(r["seconds"] for r in rows)
     pages = max((r["pages"] for r in rows), default=0)
     return dg.MaterializeResult(metadata={

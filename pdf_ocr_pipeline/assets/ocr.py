@@ -4,6 +4,7 @@ from ..engines.router import ocr_document
 from ..metrics import StageClock, peak_rss_mb, rate
 from ..partitions import document_partitions_def
 from ..resources import OcrEngineResource, WarehouseResource
+from ._errors import TRANSIENT_RETRY, pipeline_errors
 
 RENDERED_COLUMNS = ["page_no", "png", "dpi", "width_pt", "height_pt", "image_sha256", "text_layer_usable", "error"]
 
@@ -14,6 +15,7 @@ RENDERED_COLUMNS = ["page_no", "png", "dpi", "width_pt", "height_pt", "image_sha
     group_name="ocr",
     kinds={"tesseract", "parquet"},
     pool="gpu",
+    retry_policy=TRANSIENT_RETRY,
     description="One row per page: text and words with boxes, from the text layer or the OCR engine.",
 )
 def ocr_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
@@ -21,7 +23,8 @@ def ocr_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     doc_id = context.partition_key
     store = warehouse.warehouse
     path = store.read("raw_pdfs", doc_id, columns=["path"])["path"][0]
-    engine = ocr_engine.get_engine()
+    with pipeline_errors():
+        engine = ocr_engine.get_engine()
     counts = {"text_layer": 0, "ocr": 0, "fallback": 0, "none": 0, "cached": 0, "tokens_out": 0}
     preview: list[str] = []
 
@@ -38,13 +41,20 @@ def ocr_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                 preview.append(f"**page {page.page_no}** ({page.source})\n\n{page.text[:600]}")
             yield page.to_row()
 
-    with StageClock() as clock:
+    busy_before = getattr(engine, "busy_s", None)
+    with StageClock() as clock, store.document_lock(doc_id), pipeline_errors():
         n = store.write("ocr_pages", doc_id, rows())
-    return dg.MaterializeResult(metadata={
+    busy_share = None
+    if busy_before is not None and counts["ocr"] and clock.seconds:
+        busy_share = (engine.busy_s - busy_before) / (getattr(engine, "workers", 1) * clock.seconds)
+    metadata = {
         "pages": n, "pages_text_layer": counts["text_layer"], "pages_ocr": counts["ocr"],
         "pages_fallback": counts["fallback"], "failures": counts["none"], "pages_cached": counts["cached"],
         "tokens_out": counts["tokens_out"], "seconds": clock.seconds, "pages_per_s": rate(n, clock.seconds),
         "peak_rss_mb": peak_rss_mb(), "engine": engine.name, "engine_version": engine.version(),
         "policy": ocr_engine.pages, "preview": dg.MetadataValue.md("\n\n---\n\n".join(preview) or "(no text)"),
         "dagster/row_count": n,
-    })
+    }
+    if busy_share is not None:
+        metadata["engine_busy_share"] = busy_share
+    return dg.MaterializeResult(metadata=metadata)

@@ -4,6 +4,7 @@ from ..metrics import StageClock, peak_rss_mb, rate
 from ..partitions import document_partitions_def
 from ..pdf.render import render_document
 from ..resources import OcrEngineResource, WarehouseResource
+from ._errors import pipeline_errors
 
 
 def _row(doc_id: str, page) -> dict:
@@ -38,7 +39,7 @@ def rendered_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             stats["errors"] += page.error is not None
             yield _row(doc_id, page)
 
-    with StageClock() as clock:
+    with StageClock() as clock, store.document_lock(doc_id), pipeline_errors():
         store.write("rendered_pages", doc_id, rows())
     return dg.MaterializeResult(metadata={
         "pages": stats["pages"], "pages_text_layer_usable": stats["usable"], "failures": stats["errors"],

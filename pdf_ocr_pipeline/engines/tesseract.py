@@ -7,6 +7,7 @@ import io
 import os
 import queue
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -37,6 +38,7 @@ class TesseractOptions(BaseModel):
     tessdata_dir: str | None = None
     workers: Annotated[int, Field(ge=0, le=256, description="0 = one per core")] = 0
     psm: Annotated[int, Field(ge=0, le=13, description="Tesseract page segmentation mode")] = 3
+    page_timeout_s: Annotated[float, Field(gt=0, le=3600, description="give up on a page after this long")] = 300
 
 
 def find_tessdata(explicit: str | None, languages: str) -> str:
@@ -81,6 +83,8 @@ class TesseractEngine:
         self.tessdata = find_tessdata(self.options.tessdata_dir, self.options.languages)
         self.workers = self.options.workers or os.cpu_count() or 1
         self._apis: queue.SimpleQueue = queue.SimpleQueue()
+        self.busy_s = 0.0  # summed over workers: busy_s / (workers x wall time) is the engine's busy share
+        self._busy_lock = threading.Lock()
         self._created = 0
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="tesseract")
 
@@ -108,7 +112,8 @@ class TesseractEngine:
             with Image.open(io.BytesIO(page.png)) as img:
                 api.SetImage(img)
             api.SetSourceResolution(max(1, int(round(page.dpi))))
-            api.Recognize()
+            if not api.Recognize(timeout=int(self.options.page_timeout_s * 1000)):
+                raise TimeoutError(f"no result within {self.options.page_timeout_s:g} s")
             text = api.GetUTF8Text()
             blocks = tuple(self._words(api, 72.0 / page.dpi))
             error = None
@@ -117,6 +122,8 @@ class TesseractEngine:
         finally:
             api.Clear()
             self._apis.put(api)
+            with self._busy_lock:
+                self.busy_s += time.perf_counter() - started
         confidences = [b.confidence for b in blocks if b.confidence is not None]
         return OcrPage(
             doc_id=page.doc_id, page_no=page.page_no, source="ocr" if error is None else "none",

@@ -23,6 +23,11 @@ IMAGE_DOMINANT_COVERAGE = 0.5
 MIN_CHARS_OVER_IMAGES = 100
 
 
+# MuPDF prints repairs and broken objects on stderr by default; we collect them into raw_pdfs.notes instead.
+pymupdf.TOOLS.mupdf_display_errors(False)
+pymupdf.TOOLS.mupdf_display_warnings(False)
+
+
 @dataclass(frozen=True)
 class PdfInfo:
     file_name: str
@@ -34,6 +39,7 @@ class PdfInfo:
     metadata: dict = field(default_factory=dict)
     was_repaired: bool = False
     is_encrypted: bool = False
+    notes: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ def open_pdf(path: str | os.PathLike) -> pymupdf.Document:
         raise InputPdfError(f"{path.name}: the file is empty (0 bytes)")
     if b"%PDF-" not in head:
         raise InputPdfError(f"{path.name}: not a PDF (it starts with {_describe_head(head)})")
+    pymupdf.TOOLS.mupdf_warnings(reset=True)
     try:
         doc = pymupdf.open(path, filetype="pdf")
     except Exception as e:  # MuPDF raises its own error types; all of them mean the same to the user
@@ -89,11 +96,19 @@ def open_pdf(path: str | os.PathLike) -> pymupdf.Document:
     return doc
 
 
-def describe_pdf(path: str | os.PathLike) -> PdfInfo:
-    """Facts about a PDF for the ``raw_pdfs`` table. Raises what ``open_pdf`` raises."""
+def describe_pdf(path: str | os.PathLike, max_pages: int | None = None) -> PdfInfo:
+    """Facts about a PDF for the ``raw_pdfs`` table.
+
+    Raises:
+        What ``open_pdf`` raises, and InputPdfError when the document has more than ``max_pages`` pages.
+    """
     path = Path(path)
     sha = file_sha256(path) if path.is_file() else ""
     with open_pdf(path) as doc:
+        if max_pages is not None and doc.page_count > max_pages:
+            raise InputPdfError(f"{path.name}: {doc.page_count} pages, more than the limit of {max_pages}",
+                                hint="raise PDF_OCR_MAX_PAGES to process it")
+        notes = " | ".join(line for line in pymupdf.TOOLS.mupdf_warnings().splitlines() if line.strip())[:2000]
         meta = {k: v for k, v in (doc.metadata or {}).items() if v}
         return PdfInfo(
             file_name=path.name,
@@ -105,6 +120,7 @@ def describe_pdf(path: str | os.PathLike) -> PdfInfo:
             metadata=meta,
             was_repaired=bool(doc.is_repaired),
             is_encrypted=bool(doc.is_encrypted or meta.get("encryption")),
+            notes=notes,
         )
 
 
@@ -162,7 +178,7 @@ def _describe_head(head: bytes) -> str:
     return repr(printable)
 
 
-def raw_pdf_row(doc_id: str, path: str | os.PathLike | None) -> dict:
+def raw_pdf_row(doc_id: str, path: str | os.PathLike | None, max_pages: int | None = None) -> dict:
     """The ``raw_pdfs`` row for a document: facts about the file, or why it cannot be processed.
 
     Never raises for a bad file: the error goes into the row, where the UI, the CLI and notebooks show it.
@@ -179,7 +195,7 @@ def raw_pdf_row(doc_id: str, path: str | os.PathLike | None) -> dict:
     path = Path(path)
     row.update(file_name=path.name, path=str(path.absolute()))
     try:
-        info = describe_pdf(path)
+        info = describe_pdf(path, max_pages)
     except PipelineError as e:
         row["error"] = str(e)
         if path.is_file():
@@ -190,5 +206,6 @@ def raw_pdf_row(doc_id: str, path: str | os.PathLike | None) -> dict:
         title=info.metadata.get("title"), author=info.metadata.get("author"),
         creator=info.metadata.get("creator"), producer=info.metadata.get("producer"),
         metadata_json=metadata_json(info), was_repaired=info.was_repaired, is_encrypted=info.is_encrypted,
+        notes=info.notes or None,
     )
     return row
