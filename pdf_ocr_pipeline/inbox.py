@@ -20,6 +20,7 @@ from pathlib import Path
 
 MAX_KEY_CHARS = 80
 _UNSAFE = re.compile(r"[^\w\-.+]+")
+_SAFE_KEY = re.compile(r"[\w\-.+]+")
 
 
 def document_key(file_name: str) -> str:
@@ -41,8 +42,7 @@ def document_key(file_name: str) -> str:
 
 def is_safe_key(doc_id: str) -> bool:
     """A key that can name a file in the data directory and nothing outside it."""
-    return bool(doc_id) and "/" not in doc_id and "\\" not in doc_id and not doc_id.startswith(".") \
-        and "\x00" not in doc_id and len(doc_id) <= 200
+    return bool(_SAFE_KEY.fullmatch(doc_id)) and not doc_id.startswith(".") and len(doc_id) <= 200
 
 
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

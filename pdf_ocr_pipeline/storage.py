@@ -54,7 +54,7 @@ class Warehouse:
         schema = TABLES[table]
         target = self.path(table, doc_id)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{doc_id}.", suffix=".parquet.tmp", dir=target.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{doc_id}.~", suffix=".parquet.tmp", dir=target.parent)
         os.close(fd)
         count = 0
         try:
@@ -93,6 +93,10 @@ class Warehouse:
         with open(folder / f"{doc_id}.lock", "a") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
+                # Whoever held the lock before us is gone: their half-written temporary files are garbage.
+                for table in TABLES:
+                    for stale in (self.root / table).glob(f".{doc_id}.~*.parquet.tmp"):
+                        stale.unlink(missing_ok=True)
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)

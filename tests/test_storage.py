@@ -47,7 +47,7 @@ def test_empty_tables_still_have_the_schema(tmp_path: Path):
 
 def test_unsafe_keys_are_refused(tmp_path: Path):
     store = Warehouse(tmp_path)
-    for key in ["../x", "a/b", ".hidden", ""]:
+    for key in ["../x", "a/b", ".hidden", "", "*", "a[1]", "a\x00b", "x" * 201]:
         with pytest.raises(ValueError):
             store.path("raw_pdfs", key)
 
@@ -62,3 +62,14 @@ def test_every_column_is_documented():
 def test_readme_schema_section_is_current():
     readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
     assert markdown_tables() in readme, "run `python -m pdf_ocr_pipeline.schemas` and paste into README.md"
+
+
+def test_the_document_lock_clears_a_dead_writers_temp_files(tmp_path: Path):
+    store = Warehouse(tmp_path)
+    (tmp_path / "ocr_pages").mkdir()
+    stale = tmp_path / "ocr_pages" / ".d.~abc123.parquet.tmp"
+    other = tmp_path / "ocr_pages" / ".d.x.~abc123.parquet.tmp"  # document "d.x", not "d"
+    stale.write_bytes(b"half")
+    other.write_bytes(b"half")
+    with store.document_lock("d"):
+        assert not stale.exists() and other.exists()  # only the locked document's leftovers

@@ -1,5 +1,6 @@
 import dagster as dg
 
+from ..inbox import is_safe_key
 from ..metrics import StageClock, peak_rss_mb
 from ..partitions import document_partitions_def
 from ..pdf.inspect import raw_pdf_row
@@ -17,6 +18,9 @@ from ..resources import OcrEngineResource, WarehouseResource
 def raw_pdfs(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
              ocr_engine: OcrEngineResource) -> dg.MaterializeResult:
     doc_id = context.partition_key
+    if not is_safe_key(doc_id):
+        raise dg.Failure(f"partition key {doc_id!r} cannot name a document: use letters, digits, '-', '_', '.', "
+                         "'+' only (keys made by the sensor and the CLI always do)", allow_retries=False)
     store = warehouse.warehouse
     with StageClock() as clock, store.document_lock(doc_id):
         row = raw_pdf_row(doc_id, warehouse.find_document(doc_id), max_pages=ocr_engine.max_pages)
