@@ -23,7 +23,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             "warehouse": WarehouseResource(data_dir=str(settings.data_dir.absolute()),
                                            inbox_dir=str(settings.inbox_dir.absolute())),
             "ocr_engine": OcrEngineResource(
-                engine=settings.engine, pages=settings.pages, dpi=settings.dpi, max_pixels=settings.max_pixels,
+                engine=settings.engine, pages=settings.pages, dpi=settings.dpi, preview_dpi=settings.preview_dpi, max_pixels=settings.max_pixels,
                 max_pages=settings.max_pages, page_timeout_s=settings.page_timeout_s,
                 languages=settings.languages, tessdata_dir=settings.tessdata_dir, workers=settings.workers,
             ),

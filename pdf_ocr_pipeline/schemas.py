@@ -58,7 +58,8 @@ RENDERED_PAGES = pa.schema(
         _f("width_pt", pa.float32(), "displayed page width in PDF points (rotation applied)"),
         _f("height_pt", pa.float32(), "displayed page height in PDF points"),
         _f("rotation", pa.int16(), "the page's /Rotate in degrees (0, 90, 180, 270)"),
-        _f("dpi", pa.float32(), "effective rendering resolution (lower than asked when capped by max_pixels)"),
+        _f("dpi", pa.float32(), "effective resolution: the OCR dpi, or the preview dpi for pages read from their "
+           "text layer; lower when capped by max_pixels"),
         _f("width_px", pa.int32(), "image width in pixels"),
         _f("height_px", pa.int32(), "image height in pixels"),
         _f("text_chars", pa.int32(), "non-space characters in the page's text layer"),

@@ -25,6 +25,7 @@ class Settings(BaseModel):
     engine: EngineName = "tesseract"
     pages: PagePolicy = "auto"
     dpi: int = Field(200, ge=36, le=600)
+    preview_dpi: int = Field(72, ge=36, le=600, description="images of pages read from their text layer")
     max_pixels: int = Field(40_000_000, ge=100_000, description="cap on pixels per rendered page")
     max_pages: int = Field(10_000, ge=1, description="documents with more pages are refused with a clear error")
     page_timeout_s: float = Field(300, gt=0, description="an OCR engine gives up on a page after this long")

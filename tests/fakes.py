@@ -13,6 +13,7 @@ class FakeEngine:
 
     def __init__(self, fail_pages: tuple[int, ...] = ()):
         self.seen: list[tuple[str, int]] = []
+        self.dpis: list[float] = []
         self.fail_pages = fail_pages
 
     def version(self) -> str:
@@ -24,6 +25,7 @@ class FakeEngine:
     def ocr_pages(self, pages: Iterable[PageImage]) -> Iterator[OcrPage]:
         for page in pages:
             self.seen.append((page.doc_id, page.page_no))
+            self.dpis.append(page.dpi)
             if page.page_no in self.fail_pages:
                 yield OcrPage(page.doc_id, page.page_no, "none", self.name, error="engine crashed on this page")
                 continue

@@ -30,7 +30,8 @@ def ocr_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
 
     def rows():
         pages = ocr_document(doc_id, path, store.iter_rows("rendered_pages", doc_id, columns=RENDERED_COLUMNS),
-                             engine, policy=ocr_engine.pages, cache=warehouse.page_cache)
+                             engine, policy=ocr_engine.pages, cache=warehouse.page_cache,
+                             ocr_dpi=ocr_engine.dpi, max_pixels=ocr_engine.max_pixels)
         for page in pages:
             counts[page.source] = counts.get(page.source, 0) + 1
             counts["cached"] += page.cached

@@ -2,6 +2,7 @@ import dagster as dg
 
 from ..metrics import StageClock, peak_rss_mb, rate
 from ..partitions import document_partitions_def
+from ..engines.router import wants_ocr
 from ..pdf.render import render_document
 from ..resources import OcrEngineResource, WarehouseResource
 from ._errors import pipeline_errors
@@ -32,8 +33,12 @@ def rendered_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     path = store.read("raw_pdfs", doc_id, columns=["path"])["path"][0]
     stats = {"pages": 0, "usable": 0, "errors": 0}
 
+    def choose_dpi(info) -> float:
+        # Pages read from their text layer need only a preview image (overlays, thumbnails): 5-6x cheaper.
+        return ocr_engine.dpi if wants_ocr(ocr_engine.pages, info.usable) else min(ocr_engine.dpi, ocr_engine.preview_dpi)
+
     def rows():
-        for page in render_document(path, dpi=ocr_engine.dpi, max_pixels=ocr_engine.max_pixels):
+        for page in render_document(path, dpi=ocr_engine.dpi, max_pixels=ocr_engine.max_pixels, choose_dpi=choose_dpi):
             stats["pages"] += 1
             stats["usable"] += bool(page.text_layer and page.text_layer.usable)
             stats["errors"] += page.error is not None

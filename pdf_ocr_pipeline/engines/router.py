@@ -30,6 +30,8 @@ def ocr_document(
     engine: OcrEngine,
     policy: PagePolicy = "auto",
     cache: PageCache | None = None,
+    ocr_dpi: float | None = None,
+    max_pixels: int = 40_000_000,
 ) -> Iterator[OcrPage]:
     """Text for every page of a document, in page order.
 
@@ -41,6 +43,9 @@ def ocr_document(
         engine: the OCR engine for pages that need OCR.
         policy: ``auto``, ``ocr`` or ``text``.
         cache: the page cache; pages found there are not OCR'd again.
+        ocr_dpi: pages rendered below this resolution (previews of text-layer pages, when the policy now asks
+            for OCR) are rendered again at it before OCR.
+        max_pixels: cap on pixels of such a page.
     Yields:
         One ``OcrPage`` per row. Memory is bounded: the engine pulls images as it has room; text-layer pages
         are read when their turn to be yielded comes.
@@ -52,6 +57,9 @@ def ocr_document(
 
     def images() -> Iterator[PageImage]:
         for row in rendered:
+            if ocr_dpi and row.get("png") is not None and row["dpi"] < 0.95 * ocr_dpi and \
+                    wants_ocr(policy, bool(row.get("text_layer_usable"))):
+                row = _rerender(text_layer.page(row["page_no"]), row, ocr_dpi, max_pixels)
             no = row["page_no"]
             if row.get("error") or row.get("png") is None:
                 plan.append(("failed", no, row.get("error") or "page was not rendered"))
@@ -67,6 +75,7 @@ def ocr_document(
                                     row["image_sha256"])
 
     with TextLayerEngine(pdf_path, doc_id) as text_layer:
+        # images() runs inside the engine's pulls, within this block, so text_layer is open whenever it runs.
 
         def drain_ready() -> Iterator[OcrPage]:
             while plan and plan[0][0] != "ocr":
@@ -80,6 +89,15 @@ def ocr_document(
                 cache.put(entry[1], result)
             yield result
         yield from drain_ready()
+
+
+def _rerender(page, row: dict, dpi: float, max_pixels: int) -> dict:
+    from ..pdf.render import effective_dpi, render_page
+
+    if effective_dpi(row["width_pt"], row["height_pt"], dpi, max_pixels) <= row["dpi"] * 1.05:
+        return row  # capped by max_pixels already: nothing sharper to be had
+    fresh = render_page(page, dpi, max_pixels)
+    return {**row, "png": fresh.png, "dpi": fresh.dpi, "image_sha256": fresh.image_sha256, "error": fresh.error}
 
 
 def _produce(entry: tuple, doc_id: str, text_layer: TextLayerEngine, cache: PageCache | None) -> OcrPage:

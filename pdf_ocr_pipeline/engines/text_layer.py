@@ -40,6 +40,9 @@ class TextLayerEngine:
             latency_s=time.perf_counter() - started, error=error,
         )
 
+    def page(self, page_no: int) -> pymupdf.Page:
+        return self._doc[page_no - 1]
+
     def read_pages(self, page_numbers: Iterable[int]) -> Iterator[OcrPage]:
         for no in page_numbers:
             yield self.read_page(no)

@@ -6,7 +6,7 @@ import hashlib
 import math
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import pymupdf
@@ -42,12 +42,19 @@ def effective_dpi(width_pt: float, height_pt: float, dpi: float, max_pixels: int
     return dpi * math.sqrt(max_pixels / pixels) * 0.999
 
 
-def render_page(page: pymupdf.Page, dpi: float, max_pixels: int) -> RenderedPage:
-    """Render one page (as displayed: /Rotate applied) to an RGB PNG. Errors become ``RenderedPage.error``."""
+def render_page(page: pymupdf.Page, dpi: float, max_pixels: int,
+                choose_dpi: Callable[[TextLayerInfo], float] | None = None) -> RenderedPage:
+    """Render one page (as displayed: /Rotate applied) to an RGB PNG. Errors become ``RenderedPage.error``.
+
+    ``choose_dpi`` may pick the resolution from what the text layer holds (a page read from its text layer needs
+    only a preview image); otherwise ``dpi`` is used.
+    """
     started = time.perf_counter()
     rect = page.rect
     try:
         info = text_layer_info(page)
+        if choose_dpi is not None:
+            dpi = choose_dpi(info)
         eff = effective_dpi(rect.width, rect.height, dpi, max_pixels)
         pix = page.get_pixmap(dpi=None, matrix=pymupdf.Matrix(eff / 72, eff / 72), alpha=False,
                               colorspace=pymupdf.csRGB)
@@ -67,7 +74,8 @@ def render_page(page: pymupdf.Page, dpi: float, max_pixels: int) -> RenderedPage
 
 
 def render_document(path: str | os.PathLike, dpi: float = 200, max_pixels: int = 40_000_000,
-                    pages: Iterable[int] | None = None) -> Iterator[RenderedPage]:
+                    pages: Iterable[int] | None = None,
+                    choose_dpi: Callable[[TextLayerInfo], float] | None = None) -> Iterator[RenderedPage]:
     """Render a document's pages one by one.
 
     Args:
@@ -75,6 +83,7 @@ def render_document(path: str | os.PathLike, dpi: float = 200, max_pixels: int =
         dpi: resolution to render at.
         max_pixels: cap on pixels per page; larger pages render at a lower resolution.
         pages: 1-based page numbers; all pages when None.
+        choose_dpi: picks each page's resolution from its text layer (see ``render_page``).
     Yields:
         One ``RenderedPage`` per page, in order. Not thread-safe (one open document).
     Raises:
@@ -83,4 +92,4 @@ def render_document(path: str | os.PathLike, dpi: float = 200, max_pixels: int =
     with open_pdf(path) as doc:
         numbers = range(1, doc.page_count + 1) if pages is None else pages
         for no in numbers:
-            yield render_page(doc[no - 1], dpi, max_pixels)
+            yield render_page(doc[no - 1], dpi, max_pixels, choose_dpi)

@@ -120,3 +120,19 @@ def test_page_policy_decides_what_reaches_the_engine(tmp_path: Path, inbox: Path
     assert pages_seen() == ([(doc_id, 1)] if reaches_engine else [])
     source = pl.read_parquet(wh / "ocr_pages" / f"{doc_id}.parquet")["source"][0]
     assert source == ("ocr" if reaches_engine else "text_layer")
+
+
+def test_text_layer_pages_get_preview_images_and_full_resolution_when_ocr_is_asked_later(tmp_path: Path, inbox: Path):
+    pdf = copy_fixture("A.1.0.pdf", inbox)
+    instance = dg.DagsterInstance.ephemeral()
+    doc_id, result, wh = run(tmp_path, pdf, FakeEngineResource(dpi=200, preview_dpi=72), instance)
+    page = pl.read_parquet(wh / "rendered_pages" / f"{doc_id}.parquet").row(0, named=True)
+    assert page["dpi"] == pytest.approx(72, abs=0.5) and page["text_layer_usable"]
+    # Only ocr_pages again, now with policy "ocr": the preview is not good enough for OCR.
+    from pdf_ocr_pipeline.assets import ocr_pages
+    from pdf_ocr_pipeline.resources import WarehouseResource
+
+    dg.materialize([ocr_pages], partition_key=doc_id, instance=instance, resources={
+        "warehouse": WarehouseResource(data_dir=str(tmp_path / "data"), inbox_dir=str(inbox)),
+        "ocr_engine": FakeEngineResource(dpi=200, pages="ocr")})
+    assert [round(d) for e in BUILT for d in e.dpis] == [200]
