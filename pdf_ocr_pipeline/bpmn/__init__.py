@@ -1,0 +1,69 @@
+"""BPMN process models from diagram pages, vector or raster, and BPMN 2.0 XML. Plain Python, no Dagster.
+
+The one entry point for the pipeline is ``extract_diagram``; ``to_bpmn_xml`` writes the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pymupdf
+
+from pdf_ocr_pipeline.bpmn.detect import choose_path, is_diagram
+from pdf_ocr_pipeline.bpmn.model import ELEMENT_COLUMNS, BpmnDiagram, BpmnElement
+from pdf_ocr_pipeline.bpmn.xml import to_bpmn_xml
+
+__all__ = ["BpmnDiagram", "BpmnElement", "ELEMENT_COLUMNS", "extract_diagram", "to_bpmn_xml", "words_from_blocks"]
+
+
+def words_from_blocks(blocks: Sequence) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """``(text, box)`` pairs from ``engines.base.Block``s (OCR words or grounded blocks) or text-layer words."""
+    return [(b.text, (b.x0, b.y0, b.x1, b.y1)) for b in blocks if str(b.text).strip()]
+
+
+def extract_diagram(page: pymupdf.Page | str | Path, page_no: int, png: bytes | None = None, dpi: float = 150.0,
+                    words: Sequence | None = None, *, path: str | None = None) -> BpmnDiagram | None:
+    """The BPMN model of one page, or ``None`` when the page holds no diagram.
+
+    Args:
+        page: an open PyMuPDF page, or a PDF path (then page ``page_no`` is opened).
+        page_no: 1-based page number.
+        png: the rendered page (``rendered_pages.png``), used by the raster path; rendered here if needed.
+        dpi: the resolution of ``png``.
+        words: ``engines.base.Block``s (OCR words, grounded blocks) in points, displayed frame; ``None`` uses
+            the page's text layer.
+        path: force ``"vector"`` or ``"raster"``; by default ``detect.choose_path`` picks, and a vector page
+            that yields no diagram is tried as raster too.
+
+    Returns:
+        The diagram, every element in points of the displayed page, or ``None``.
+
+    Raises:
+        BpmnParseError: never for an ordinary page; only if the page cannot be read.
+        MissingDependencyError: the raster path needs OpenCV.
+    """
+    from pdf_ocr_pipeline.bpmn.raster import extract_raster
+    from pdf_ocr_pipeline.bpmn.vector import extract_vector
+    from pdf_ocr_pipeline.pdf.text import page_words
+
+    doc = None
+    if not isinstance(page, pymupdf.Page):
+        doc = pymupdf.open(str(page))
+        page = doc[page_no - 1]
+    try:
+        ws = words_from_blocks(words) if words is not None else words_from_blocks(page_words(page))
+        mode = path or choose_path(page)
+        if mode == "vector":
+            d = extract_vector(page, page_no, ws)
+            if is_diagram(d):
+                return d
+            if path == "vector":
+                return None
+        if png is None:
+            png = page.get_pixmap(dpi=int(round(dpi))).tobytes("png")
+        d = extract_raster(png, ws, page_no=page_no, dpi=dpi, width=page.rect.width, height=page.rect.height)
+        return d if is_diagram(d) else None
+    finally:
+        if doc is not None:
+            doc.close()

@@ -1,0 +1,232 @@
+"""Connectors from open strokes: chains, arrowheads, line style, and the shapes at both ends.
+
+Shared by the vector and raster paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pdf_ocr_pipeline.bpmn import geometry as g
+from pdf_ocr_pipeline.bpmn.primitives import Prim
+from pdf_ocr_pipeline.bpmn.shapes import Shape
+
+
+@dataclass
+class Connector:
+    type: str
+    points: list[g.Point]
+    source: Shape | None = None
+    target: Shape | None = None
+    confidence: float = 0.9
+    id: str = ""
+    label: str = ""
+    label_box: g.Box | None = None
+    used: set = field(default_factory=set)
+
+
+def _chains(lines: list[Prim], gap: float, join: float = 0.6,
+            tips: tuple[g.Point, ...] = ()) -> list[tuple[list[g.Point], str]]:
+    """Join open strokes end to end (same style); a gap of up to ``gap`` between collinear pieces makes a
+    dash, so lines dashed by hand (separate segments) come out as one dashed chain."""
+    items = [[list(p.points), p.dash, p.stroke] for p in lines]
+    ends = [p.points[k] for p in lines for k in (0, -1)]
+    blocked = {pt for pt in ends if sum(1 for q in ends if g.dist(pt, q) < max(join, 0.6)) > 2}
+    blocked |= {pt for pt in ends for t in tips if g.dist(pt, t) < 1.5}
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(items)):
+            if items[i] is None:
+                continue
+            a = items[i]
+            for j in range(len(items)):
+                if i == j or items[j] is None:
+                    continue
+                b = items[j]
+                if a[2] != b[2] and (a[2] is None or b[2] is None or abs(a[2] - b[2]) > 0.2):
+                    continue
+                for a_end in (0, 1):
+                    for b_end in (0, 1):
+                        pa = a[0][-1] if a_end else a[0][0]
+                        pb = b[0][-1] if b_end else b[0][0]
+                        if pa in blocked or pb in blocked:
+                            continue  # three or more ends meet, or an arrow tip: connectors end there
+                        d = g.dist(pa, pb)
+                        joined = d < join and a[1] == b[1]
+                        if not joined and d < gap and _collinear(a[0], a_end, b[0], b_end):
+                            joined = True
+                            a[1] = b[1] = "dashed" if a[1] == "solid" and b[1] == "solid" and d > 1.0 else a[1]
+                        if joined:
+                            pa_list = a[0] if a_end else a[0][::-1]
+                            pb_list = b[0] if not b_end else b[0][::-1]
+                            a[0] = pa_list + pb_list[1:] if d < 0.6 else pa_list + pb_list
+                            items[j] = None
+                            changed = True
+                            break
+                    if items[j] is None:
+                        break
+    return [(g.simplify_polyline(it[0]), it[1]) for it in items if it is not None]
+
+
+def _collinear(a: list[g.Point], a_end: int, b: list[g.Point], b_end: int) -> bool:
+    pa, qa = (a[-1], a[-2]) if a_end else (a[0], a[1])
+    pb, qb = (b[-1], b[-2]) if b_end else (b[0], b[1])
+    da = (pa[0] - qa[0], pa[1] - qa[1])
+    db = (qb[0] - pb[0], qb[1] - pb[1])
+    na, nb = g.dist(pa, qa), g.dist(pb, qb)
+    if na < 0.3 or nb < 0.3:
+        return False
+    cos = (da[0] * db[0] + da[1] * db[1]) / (na * nb)
+    link = (pb[0] - pa[0], pb[1] - pa[1])
+    nl = g.dist(pa, pb)
+    cos2 = (da[0] * link[0] + da[1] * link[1]) / (na * nl) if nl > 0 else 1.0
+    return cos > 0.97 and cos2 > 0.9
+
+
+def find_connectors(rest: list[Prim], shapes: list[Shape], *, tol: float = 7.0, join: float = 0.6,
+                    loose: bool = False) -> list[Connector]:
+    """Connectors among the leftover primitives.
+
+    Args:
+        rest: primitives not typed as shapes or markers.
+        shapes: the page's shapes (ends snap to their outlines).
+        tol: how far (points) an end may stop short of a shape.
+        join: ends closer than this join into one stroke.
+        loose: traced from an image: a stroke may end inside its arrowhead, and a headless solid stroke
+            between two flow nodes is kept as a sequence flow.
+
+    Returns:
+        Connectors with waypoints from source to target: solid with a filled head = ``sequenceFlow``;
+        dashed with an open head or a small circle at its start = ``messageFlow``; dotted = ``association``.
+    """
+    heads = [p for p in rest if p.closed and p.size < 14 and p.curves == 0 and
+             len(g.polygon_vertices(p.points, 0.3)) == 3]
+    dots = [p for p in rest if p.closed and p.curves >= 4 and p.size < 11]
+    vheads = [p for p in rest if not p.closed and p.size < 14 and _is_vee(g.simplify_polyline(p.points, 0.3))]
+    lines = [p for p in rest if not p.closed and p not in vheads and p.stroke is not None]
+    # strokes inside tasks, events or gateways are icons, not connectors
+    small = [s for s in shapes if s.type not in ("participant", "lane", "subProcess", "group")
+             and not s.expanded]
+    lines = [p for p in lines if not any(g.contains(s.box, p.box, 0.5) for s in small)]
+    out = []
+    tips = tuple(q for t in (g.triangle_tip(g.polygon_vertices(h.points, 0.3)) for h in heads) if t for q in t)
+    for pts, dash in _chains(lines, gap=6.0, join=join, tips=tips if join < 1.0 else ()):
+        if len(pts) < 2 or sum(g.dist(pts[i], pts[i + 1]) for i in range(len(pts) - 1)) < 8:
+            continue
+        head_at = {}
+        for end, p in ((0, pts[0]), (1, pts[-1])):
+            for h in heads:
+                tip_base = g.triangle_tip(g.polygon_vertices(h.points, 0.3))
+                if tip_base and (g.dist(tip_base[1], p) < 2.5 or g.dist(tip_base[0], p) < 2.5 or
+                                 (g.point_polyline_distance(p, h.points) < 1.0 or
+                                  (loose and g.point_in_polygon(p, h.points))) and g.dist(tip_base[0], p) < h.size):
+                    head_at[end] = ("filled" if h.fill is not None and h.fill < 0.5 else "hollow", tip_base[0])
+                    break
+            else:
+                for h in vheads:
+                    vp = g.simplify_polyline(h.points, 0.3)
+                    if g.dist(vp[1], p) < 2.5:
+                        head_at[end] = ("v", vp[1])
+                        break
+        dot_at = {end for end, p in ((0, pts[0]), (1, pts[-1])) for d in dots if g.point_polyline_distance(p, d.points) < 1.5
+                  or g.dist(g.center(d.box), p) < d.size}
+        if _is_bracket(pts) and not head_at and not dot_at:
+            continue
+        if 0 in head_at and 1 not in head_at:
+            pts = pts[::-1]
+            head_at = {1: head_at[0]}
+            dot_at = {1 - e for e in dot_at}
+        if 1 in head_at:
+            pts = pts[:-1] + [head_at[1][1]] if g.dist(pts[-1], head_at[1][1]) < 14 else pts
+        head = head_at[1][0] if 1 in head_at else None
+        if dash != "solid" or dot_at:
+            # message flows: a circle at the start or a hollow triangle head (dashed or dotted, by tool);
+            # a dashed line with a V head is also read as a message flow, a dotted one as an association
+            kind = "messageFlow" if dot_at or head == "hollow" or (dash == "dashed" and head == "v") else "association"
+        else:
+            kind = "sequenceFlow" if 1 in head_at else "association"
+        src, tgt = _snap(pts[0], shapes, tol, kind), _snap(pts[-1], shapes, tol, kind)
+        if kind == "association" and dash == "solid" and not head_at:
+            if not (loose and src is not None and tgt is not None and src is not tgt and
+                    all(_flow_node(s) for s in (src, tgt))):
+                continue  # a stray line (a group's edge, a table rule)
+            # an image may lose a head that touches its shape: a solid line between two flow nodes is a
+            # sequence flow, directed away from a start event / into an end event, else left to right
+            kind = "sequenceFlow"
+            if _backwards(src, tgt, pts):
+                pts, src, tgt = pts[::-1], tgt, src
+        c = Connector(kind, pts, confidence=0.95 if head_at else 0.6)
+        c.source, c.target = src, tgt
+        out.append(c)
+    return out
+
+
+def _flow_node(s: Shape) -> bool:
+    return s.type.endswith(("Event", "Gateway", "Task")) or s.type in ("task", "subProcess", "callActivity")
+
+
+def _backwards(src: Shape, tgt: Shape, pts: list[g.Point]) -> bool:
+    if src.type == "endEvent" or tgt.type == "startEvent":
+        return True
+    if src.type == "startEvent" or tgt.type == "endEvent":
+        return False
+    dx, dy = pts[-1][0] - pts[0][0], pts[-1][1] - pts[0][1]
+    return dx < 0 if abs(dx) >= abs(dy) else dy < 0
+
+
+def _is_vee(pts: list[g.Point]) -> bool:
+    """An open arrowhead: two arms of about one length meeting at a sharp apex (not a rounded corner)."""
+    if len(pts) != 3:
+        return False
+    a, b, c = pts
+    la, lc = g.dist(a, b), g.dist(c, b)
+    if la < 2 or lc < 2 or max(la, lc) > 1.6 * min(la, lc):
+        return False
+    cos = ((a[0] - b[0]) * (c[0] - b[0]) + (a[1] - b[1]) * (c[1] - b[1])) / (la * lc)
+    return cos > -0.2  # apex angle under about 100 degrees
+
+
+def _is_bracket(pts: list[g.Point]) -> bool:
+    if len(pts) != 4:
+        return False
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = pts
+    return abs(y0 - y1) < 0.5 and abs(x1 - x2) < 0.5 and abs(y2 - y3) < 0.5 and abs(x0 - x3) < 1 and \
+        g.dist((x0, y0), (x1, y1)) < max(0.5 * abs(y2 - y1), min(16.0, 0.8 * abs(y2 - y1)))
+
+
+def brackets(rest: list[Prim]) -> list[g.Box]:
+    """Text annotation brackets ``[``: open three-segment strokes, the vertical side left (or right)."""
+    out = []
+    for p in rest:
+        if p.closed or p.stroke is None:
+            continue
+        pts = g.simplify_polyline(p.points, 0.5)
+        if _is_bracket(pts) and g.height(p.box) > 10:
+            out.append(p.box)
+    return out
+
+
+def _border_distance(p: g.Point, s: Shape) -> float:
+    if s.type.endswith("Event"):
+        return g.point_ellipse_border_distance(p, s.box)
+    if s.type.endswith("Gateway"):
+        return g.point_diamond_border_distance(p, s.box)
+    return g.point_box_border_distance(p, s.box)
+
+
+def _snap(p: g.Point, shapes: list[Shape], tol: float, kind: str) -> Shape | None:
+    best = None
+    for s in shapes:
+        if s.type in ("participant", "lane") and kind != "messageFlow":
+            continue
+        if s.type == "lane":
+            continue
+        d = _border_distance(p, s)
+        if d > tol:
+            continue
+        # prefer the nearest outline; among equals the smaller shape (a task over its pool)
+        score = (round(d / 2.0), g.area(s.box))
+        if best is None or score < best[0]:
+            best = (score, s)
+    return best[1] if best else None

@@ -1,0 +1,92 @@
+"""A document's diagrams: which pages hold one, their models, and the XML rows and files. No Dagster here."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pymupdf
+
+from ..engines.base import Block
+from ..pdf.inspect import open_pdf
+from . import extract_diagram, to_bpmn_xml
+from .model import BpmnDiagram
+from .rows import looks_like_prose
+
+#: Below this resolution a rendered page is a preview; the raster path renders the page itself instead.
+MIN_RASTER_DPI = 100
+
+
+def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict]) -> Iterator[BpmnDiagram]:
+    """The BPMN diagram of every page that holds one, page by page.
+
+    Args:
+        pdf_path: the document.
+        pages: per page, a dict with ``page_no``, ``png``, ``dpi`` (``rendered_pages``) and ``blocks``
+            (``ocr_pages``: the words of the page, from its text layer or OCR), consumed lazily.
+    Yields:
+        One ``BpmnDiagram`` per diagram page, in page order. Prose pages (most words in long lines) are not
+        searched: the raster search is expensive and finds nothing there.
+    """
+    with open_pdf(pdf_path) as doc:
+        for row in pages:
+            page = doc[row["page_no"] - 1]
+            words = [Block(**b) for b in row.get("blocks") or ()]
+            if looks_like_prose(words, page.rect.width):
+                continue
+            png = row.get("png") if (row.get("dpi") or 0) >= MIN_RASTER_DPI else None
+            diagram = extract_diagram(page, row["page_no"], png=png, dpi=row.get("dpi") or 150.0,
+                                      words=words or None)
+            if diagram is not None:
+                yield diagram
+
+
+def model_row(diagram: BpmnDiagram, doc_id: str, xml_path: Path) -> dict:
+    """The ``bpmn_models`` row of a diagram, its XML written to ``xml_path`` atomically."""
+    row = {"doc_id": doc_id, "page_no": diagram.page_no, "method": diagram.method, "xml_path": str(xml_path),
+           "shapes": len(diagram.shapes), "flows": len(diagram.flows),
+           "unresolved_flows": sum(1 for f in diagram.flows if not (f.source_id and f.target_id)),
+           "counts_json": json.dumps(diagram.counts(), sort_keys=True), "error": None}
+    try:
+        xml = to_bpmn_xml(diagram, name=f"{doc_id} page {diagram.page_no}")
+        row["xml"] = xml
+        row["xml_valid"] = xml_is_consistent(xml)
+        _write_text(xml_path, xml)
+    except Exception as e:  # one page's export must not lose the document's other diagrams
+        row.update(xml=None, xml_valid=False, error=f"BPMN export failed: {e}")
+    return row
+
+
+def xml_is_consistent(xml: str) -> bool:
+    """The XML parses, and every flow's sourceRef/targetRef names an element of the model."""
+    try:
+        root = ET.fromstring(xml.encode("utf-8"))
+    except ET.ParseError:
+        return False
+    ids = {el.get("id") for el in root.iter() if el.get("id")}
+    for el in root.iter():
+        for ref in ("sourceRef", "targetRef"):
+            value = el.get(ref)
+            if value is not None and value not in ids:
+                return False
+    return True
+
+
+def clear_stale_files(folder: Path, keep: set[Path]) -> None:
+    """Remove page files of an earlier run that are no longer diagrams."""
+    if folder.is_dir():
+        for path in folder.glob("page-*.bpmn"):
+            if path not in keep:
+                path.unlink(missing_ok=True)
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)

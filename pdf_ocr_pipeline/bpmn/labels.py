@@ -1,0 +1,168 @@
+"""Attach words to shapes and connectors: inside tasks and pool headers, under events and gateways, on flows.
+
+Words are ``(text, box)`` pairs in page points (from the text layer, OCR blocks or grounding).
+"""
+
+from __future__ import annotations
+
+from pdf_ocr_pipeline.bpmn import geometry as g
+
+Word = tuple[str, g.Box]
+INSIDE = ("task", "userTask", "serviceTask", "sendTask", "receiveTask", "manualTask", "scriptTask",
+          "businessRuleTask", "callActivity", "textAnnotation")
+BESIDE = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+          "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
+          "dataObjectReference", "dataStoreReference")
+
+
+def _vertical(b: g.Box) -> bool:
+    return g.height(b) > 1.8 * g.width(b)
+
+
+def lines_of(words: list[Word]) -> list[list[Word]]:
+    """Group words into text lines (horizontal text left to right; vertical text bottom to top)."""
+    lines: list[list[Word]] = []
+    horiz = sorted([w for w in words if not _vertical(w[1]) or len(w[0]) <= 1], key=lambda w: (w[1][1], w[1][0]))
+    for w in horiz:
+        h = g.height(w[1])
+        cy = (w[1][1] + w[1][3]) / 2
+        for line in lines:
+            last = line[-1][1]
+            lcy = (last[1] + last[3]) / 2
+            if abs(cy - lcy) < 0.5 * h and -0.5 * h < w[1][0] - last[2] < 1.2 * h:
+                line.append(w)
+                break
+        else:
+            lines.append([w])
+    vert = sorted([w for w in words if _vertical(w[1]) and len(w[0]) > 1], key=lambda w: (w[1][0], -w[1][3]))
+    vlines: list[list[Word]] = []
+    for w in vert:
+        wd = g.width(w[1])
+        for line in vlines:
+            last = line[-1][1]
+            if abs((w[1][0] + w[1][2]) / 2 - (last[0] + last[2]) / 2) < 0.5 * wd and -0.5 * wd < last[1] - w[1][3] < 1.5 * wd:
+                line.append(w)
+                break
+        else:
+            vlines.append([w])
+    return [sorted(line, key=lambda w: w[1][0]) for line in lines] + vlines
+
+
+def blocks_of(lines: list[list[Word]]) -> list[list[list[Word]]]:
+    """Group lines into blocks: lines close below each other and overlapping horizontally."""
+    boxes = [g.box_of([p for w in line for p in ((w[1][0], w[1][1]), (w[1][2], w[1][3]))]) for line in lines]
+    order = sorted(range(len(lines)), key=lambda i: (boxes[i][1], boxes[i][0]))
+    blocks: list[list[int]] = []
+    for i in order:
+        b = boxes[i]
+        h = g.height(b)
+        for blk in blocks:
+            lb = boxes[blk[-1]]
+            if 0 <= b[1] - lb[3] + 0.35 * h < 0.9 * h and min(b[2], lb[2]) - max(b[0], lb[0]) > -0.5 * h \
+                    and not (_vertical(b) and sum(len(w[0]) for w in lines[i]) > 2) and abs(g.height(lb) - h) < 0.4 * h:
+                blk.append(i)
+                break
+        else:
+            blocks.append([i])
+    return [[lines[i] for i in blk] for blk in blocks]
+
+
+def text_of(lines: list[list[Word]]) -> str:
+    """Join lines with spaces; a line ending in a hyphen joins the next without one."""
+    out = ""
+    for line in lines:
+        t = " ".join(w[0] for w in line)
+        if not out:
+            out = t
+        elif out.endswith("-") and len(out) > 1 and out[-2].isalpha():
+            out += t
+        else:
+            out += " " + t
+    return out.strip()
+
+
+def _box(lines: list[list[Word]]) -> g.Box:
+    return g.box_of([p for line in lines for w in line for p in ((w[1][0], w[1][1]), (w[1][2], w[1][3]))])
+
+
+def _dedupe(words: list[Word]) -> list[Word]:
+    """Drop a word drawn twice at (nearly) the same place (some tools paint text twice, e.g. as a halo)."""
+    out: list[Word] = []
+    for w in words:
+        if not any(w[0] == o[0] and g.iou(w[1], o[1]) > 0.6 for o in out):
+            out.append(w)
+    return out
+
+
+def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
+    """Set ``label`` and ``label_box`` on shapes and connectors (objects with ``type``, ``box``/``points``).
+
+    Words inside a task, an annotation or a pool/lane header belong to it. Other words form blocks; each
+    block goes to the nearest event, gateway or data shape beside it, an expanded sub-process it heads, or
+    the nearest connector it sits on.
+    """
+    words = _dedupe(words)
+    holders = [s for s in shapes if (s.type in INSIDE and not getattr(s, "expanded", False))
+               or (s.type == "subProcess" and "collapsed" in s.markers)]
+    heads = [s for s in shapes if s.type in ("participant", "lane") and getattr(s, "header", None)]
+    inside: dict[int, list[Word]] = {}
+    free: list[Word] = []
+    for w in words:
+        c = g.center(w[1])
+        cands = [s for s in holders if g.contains_point(s.box, c, 1.0)]
+        cands += [s for s in heads if g.contains_point(s.header, c, 1.0)]
+        if cands:
+            best = min(cands, key=lambda s: g.area(s.box) if s.type not in ("participant", "lane") else 0)
+            inside.setdefault(id(best), []).append(w)
+        else:
+            free.append(w)
+    for s in holders + heads:
+        ws = inside.get(id(s))
+        if ws:
+            lines = lines_of(ws)
+            lines.sort(key=lambda ln: (round(_box([ln])[1] / max(2.0, g.height(_box([ln])) * 0.5)), _box([ln])[0]))
+            s.label, s.label_box = text_of(lines), _box(lines)
+    beside = [s for s in shapes if s.type in BESIDE]
+    subs = [s for s in shapes if (s.type == "subProcess" and "collapsed" not in s.markers)
+            or getattr(s, "expanded", False)]
+    owned: dict[int, list] = {}
+    free_lines = lines_of(free)
+    for s in subs:  # an expanded sub-process's name: the first line at its top left corner
+        heads_ = [ln for ln in free_lines if g.contains(s.box, _box([ln]), 1) and _box([ln])[0] - s.box[0] < 12
+                  and _box([ln])[1] - s.box[1] < 1.5 * g.height(_box([ln]))]
+        if heads_:
+            top = min(heads_, key=lambda ln: _box([ln])[1])
+            free_lines.remove(top)
+            owned[id(s)] = [s, [[top]]]
+    for blk in blocks_of(free_lines):
+        b = _box(blk)
+        h = g.height(_box(blk[:1]))
+        best = None
+        for s in beside:
+            size = max(g.width(s.box), g.height(s.box))
+            gap = g.box_distance(b, s.box)
+            overlap = min(b[2], s.box[2]) - max(b[0], s.box[0])
+            if gap < max(0.6 * size, 2.5 * h) and (overlap > 0 or gap < 0.5 * size):
+                # tools centre a shape's label under or over it; a flow label beside a gateway is off centre
+                centred = abs(g.center(b)[0] - g.center(s.box)[0]) < max(4.0, 0.12 * g.width(b))
+                score = gap + (0 if overlap > 0 else 4) - (4 if centred and gap < 1.5 * h else 0)
+                if best is None or score < best[0]:
+                    best = (score, s)
+        for s in subs:
+            if g.contains(s.box, b, 2) and b[1] - s.box[1] < 3 * h and not any(
+                    g.box_distance(b, t.box) < 0.5 * max(g.width(t.box), g.height(t.box)) for t in beside
+                    if g.contains(s.box, t.box)):
+                score = b[1] - s.box[1]
+                if best is None or score < best[0]:
+                    best = (score, s)
+        for c in connectors:
+            d = g.point_polyline_distance(g.center(b), c.points) - g.height(b) / 2
+            if d < 2.5 * h:
+                score = max(d, 0) + 3
+                if best is None or score < best[0]:
+                    best = (score, c)
+        if best is not None:
+            owned.setdefault(id(best[1]), [best[1], []])[1].append(blk)
+    for obj, blks in owned.values():
+        lines = [ln for blk in sorted(blks, key=lambda bl: _box(bl)[1]) for ln in blk]
+        obj.label, obj.label_box = text_of(lines), _box(lines)

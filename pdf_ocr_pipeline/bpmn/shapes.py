@@ -1,0 +1,176 @@
+"""Shapes from primitives: events, gateways, activities, pools and lanes, data, annotations.
+
+Shared by the vector path (primitives from the PDF's drawings) and the raster path (primitives traced from
+contours): both hand over ``Prim``s, this module types them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pdf_ocr_pipeline.bpmn import geometry as g
+from pdf_ocr_pipeline.bpmn.primitives import Prim
+
+
+@dataclass
+class Shape:
+    """A shape being recognised (mutable while the page is worked on; frozen into ``BpmnElement`` later)."""
+
+    type: str
+    box: g.Box
+    prim: Prim | None = None
+    parent: "Shape | None" = None
+    event_definition: str | None = None
+    markers: list[str] = field(default_factory=list)
+    header: g.Box | None = None     # pools and lanes: the band that holds the name
+    confidence: float = 0.9
+    id: str = ""
+    label: str = ""
+    label_box: g.Box | None = None
+    used: set = field(default_factory=set)
+    expanded: bool = False          # a call activity drawn open, its children inside
+
+
+def _is_round_rect(p: Prim) -> bool:
+    if not p.closed or p.curves < 2 or p.curves > 8 or p.lines < 2:
+        return False
+    b = p.box
+    if g.width(b) < 15 or g.height(b) < 12:
+        return False
+    # the points hug the bounding box (a rounded rectangle), unlike a circle or cylinder
+    near = sum(1 for x, y in p.points if min(abs(x - b[0]), abs(x - b[2]), abs(y - b[1]), abs(y - b[3])) < 0.12 * min(g.width(b), g.height(b)))
+    return near >= 0.8 * len(p.points)
+
+
+def _vertices(p: Prim) -> list[g.Point]:
+    return g.polygon_vertices(p.points, eps=max(0.4, 0.02 * p.size))
+
+
+def classify(prims: list[Prim]) -> tuple[list[Shape], list[Prim]]:
+    """Type the closed outlines; return the shapes and the primitives left over (connectors, markers, icons).
+
+    Concentric circles make one event (two rings: intermediate; thick ring: end; else start); diamonds are
+    gateways; rounded rectangles activities; large sharp rectangles pools or lanes; a page-wide frame is
+    ignored.
+    """
+    shapes: list[Shape] = []
+    rest: list[Prim] = []
+    circles: list[Prim] = []
+    for p in prims:
+        b = p.box
+        w, h = g.width(b), g.height(b)
+        if not p.closed or p.stroke is None and p.fill is None:
+            rest.append(p)
+            continue
+        if p.fill is not None and p.fill > 0.97 and p.stroke is None:
+            continue  # white label backgrounds and page fills
+        if p.curves >= 4 and p.lines == 0 and abs(w - h) < 0.15 * max(w, h) and g.is_circle(p.points, 0.08):
+            circles.append(p)
+            continue
+        verts = _vertices(p)
+        if p.curves == 0 and g.is_diamond(verts) and 12 <= max(w, h) <= 90:
+            shapes.append(Shape("exclusiveGateway", b, p))
+        elif _is_round_rect(p):
+            shapes.append(Shape("group" if p.dash != "solid" and p.fill is None else "task", b, p))
+        elif p.curves == 0 and g.is_axis_rect(verts, tol=max(1.0, 0.03 * max(w, h))) and w > 120 and h > 45:
+            shapes.append(Shape("lane", b, p))
+        elif p.curves == 0 and _dog_eared(verts) and 10 < w < 80 and 14 < h < 100 and h > 0.9 * w:
+            shapes.append(Shape("dataObjectReference", b, p))
+        elif p.curves >= 4 and p.lines >= 1 and 15 < w < 120 and 12 < h < 120 and _cylinder(p):
+            shapes.append(Shape("dataStoreReference", b, p))
+        else:
+            rest.append(p)
+    shapes = _stacked_discs(shapes)
+    gates = [s.box for s in shapes if s.type == "exclusiveGateway"]
+    # circles inside a diamond are gateway icons (inclusive, event-based), not events
+    rest.extend(c for c in circles if any(g.contains(gb, c.box, 1.0) for gb in gates))
+    circles = [c for c in circles if not any(g.contains(gb, c.box, 1.0) for gb in gates)]
+    task_widths = sorted(s.prim.width for s in shapes if s.type == "task" and s.prim.stroke is not None)
+    ring_widths = [c.width for c in circles if c.stroke is not None and c.size >= 11]
+    thin = min(ring_widths + task_widths[:1]) if ring_widths or task_widths else 1.0
+    shapes.extend(_events(circles, rest, max(thin, 0.3)))
+    return shapes, rest
+
+
+def _dog_eared(verts: list[g.Point]) -> bool:
+    """A page with one corner folded: 5 vertices (outline only) or 6 (the fold drawn into the outline), three
+    corners of the bounding box present and the fourth cut off."""
+    if len(verts) not in (5, 6):
+        return False
+    b = g.box_of(verts)
+    tol = 0.06 * max(g.width(b), g.height(b)) + 0.3
+    corners = [(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])]
+    present = [any(g.dist(v, c) <= tol for v in verts) for c in corners]
+    return sum(present) == 3
+
+
+def _stacked_discs(shapes: list[Shape]) -> list[Shape]:
+    """A data store drawn as a stack of flat rounded outlines of one width (some tools draw the cylinder's
+    rings that way): small 'tasks' sharing left and right edges and overlapping vertically become one."""
+    small = [s for s in shapes if s.type == "task" and g.width(s.box) < 80 and g.height(s.box) < 0.8 * g.width(s.box)]
+    out = [s for s in shapes if s not in small]
+    groups: list[list[Shape]] = []
+    for s in sorted(small, key=lambda s: s.box[1]):
+        for grp in groups:
+            b = grp[-1].box
+            if abs(b[0] - s.box[0]) < 1 and abs(b[2] - s.box[2]) < 1 and s.box[1] < b[3] and s.box[1] - b[1] < 0.4 * g.height(b):
+                grp.append(s)
+                break
+        else:
+            groups.append([s])
+    for grp in groups:
+        if len(grp) >= 2:
+            box = g.box_of([p for s in grp for p in (s.box[:2], s.box[2:])])
+            out.append(Shape("dataStoreReference", box, grp[0].prim, confidence=0.8))
+        else:
+            out.extend(grp)
+    return out
+
+
+def _cylinder(p: Prim) -> bool:
+    b = p.box
+    xs = [x for x, _ in p.points]
+    left = sum(1 for x in xs if abs(x - b[0]) < 0.05 * g.width(b))
+    right = sum(1 for x in xs if abs(x - b[2]) < 0.05 * g.width(b))
+    return left >= 2 and right >= 2 and not g.is_circle(p.points, 0.1)
+
+
+def _events(circles: list[Prim], rest: list[Prim], thin: float) -> list[Shape]:
+    circles = sorted(circles, key=lambda p: -p.size)
+    groups: list[list[Prim]] = []
+    for c in circles:
+        cc = g.center(c.box)
+        for grp in groups:
+            outer = grp[0]
+            if g.dist(g.center(outer.box), cc) < 0.15 * outer.size and c.size < outer.size:
+                grp.append(c)
+                break
+        else:
+            groups.append([c])
+    out = []
+    for grp in groups:
+        outer = grp[0]
+        if outer.size < 11:
+            rest.extend(grp)  # small circles: connector ends and icon parts
+            continue
+        inner = [c for c in grp[1:] if c.size > 0.78 * outer.size]
+        others = [c for c in grp[1:] if c.size <= 0.78 * outer.size]
+        widths = [c.width for c in grp if c.stroke is not None]
+        if inner:
+            kind = "intermediateCatchEvent"
+        elif max(widths or [0]) >= 1.7 * thin:
+            kind = "endEvent"
+        else:
+            kind = "startEvent"
+        s = Shape(kind, outer.box, outer)
+        if outer.dash != "solid":
+            s.markers.append("nonInterrupting")
+        for c in others:
+            if kind == "endEvent" and c.fill is not None and c.fill < 0.3:
+                s.event_definition = "terminate"
+            elif c.size > 0.45 * outer.size:
+                s.event_definition = "timer"
+            else:
+                rest.append(c)
+        out.append(s)
+    return out

@@ -1,0 +1,217 @@
+"""From typed outlines to a BPMN structure: markers, pools and lanes, containment, boundary events.
+
+Shared by the vector and raster paths. Works on ``Shape``s and the primitives left over after ``classify``.
+"""
+
+from __future__ import annotations
+
+from pdf_ocr_pipeline.bpmn import geometry as g
+from pdf_ocr_pipeline.bpmn.primitives import Prim
+from pdf_ocr_pipeline.bpmn.shapes import Shape
+
+CONTAINERS = ("participant", "lane", "subProcess")
+
+
+def rects_from_lines(rest: list[Prim]) -> list[Prim]:
+    """Sharp rectangles drawn as separate straight strokes (some tools draw pools and lanes that way).
+
+    Long horizontal strokes pair up into top and bottom edges when a vertical stroke joins their left ends.
+    """
+    hs = [p for p in rest if not p.closed and len(p.points) == 2 and abs(p.points[0][1] - p.points[1][1]) < 0.5
+          and g.width(p.box) > 100]
+    vs = [p for p in rest if not p.closed and len(p.points) == 2 and abs(p.points[0][0] - p.points[1][0]) < 0.5
+          and g.height(p.box) > 40]
+    out = []
+    seen = set()
+    for top in hs:
+        for bot in hs:
+            if bot.box[1] <= top.box[1] + 40 or abs(bot.box[0] - top.box[0]) > 2 or abs(bot.box[2] - top.box[2]) > 2:
+                continue
+            left = [v for v in vs if abs(v.box[0] - top.box[0]) < 2 and abs(v.box[1] - top.box[1]) < 2
+                    and abs(v.box[3] - bot.box[1]) < 2]
+            if not left:
+                continue
+            key = (round(top.box[0]), round(top.box[1]), round(bot.box[1]))
+            if key in seen:
+                continue
+            # the nearest bottom edge only: rectangles stacked along a shared edge stay separate
+            between = [h for h in hs if top.box[1] + 2 < h.box[1] < bot.box[1] - 2 and abs(h.box[0] - top.box[0]) < 2
+                       and any(abs(v.box[0] - top.box[0]) < 2 and abs(v.box[3] - h.box[1]) < 2 for v in vs)]
+            if between:
+                continue
+            seen.add(key)
+            b = (top.box[0], top.box[1], top.box[2], bot.box[1])
+            pts = ((b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3]), (b[0], b[1]))
+            out.append(Prim(points=pts, closed=True, curves=0, lines=4, stroke=0.0 if top.stroke is None else top.stroke, fill=None,
+                            width=top.width, dash="solid", order=top.order))
+    return out
+
+
+def _inside(p: Prim, s: Shape, tol: float = 1.0) -> bool:
+    return g.contains(s.box, p.box, tol)
+
+
+def refine(shapes: list[Shape], rest: list[Prim]) -> list[Shape]:
+    """Markers, gateway kinds, event icons, sub-processes, pools/lanes, parents and boundary events.
+
+    Primitives consumed as markers or icons are removed from ``rest`` (in place).
+    """
+    _subprocesses(shapes)
+    thin = _thin_of(shapes)
+    consumed: set[int] = set()
+    small = [(i, p) for i, p in enumerate(rest) if p.size < 30]
+    for s in shapes:
+        inner = [(i, p) for i, p in small if i not in consumed and _inside(p, s) and p.size < 0.9 * max(
+            g.width(s.box), g.height(s.box))]
+        if s.type.endswith("Gateway"):
+            s.type = _gateway_kind(s, [p for _, p in inner])
+            consumed.update(i for i, _ in inner)
+        elif s.type.endswith("Event"):
+            s.event_definition = s.event_definition or _event_icon(s, [p for _, p in inner])
+            if s.event_definition and any(p.fill is not None and p.fill < 0.3 and p.size > 0.3 * g.width(s.box)
+                                          for _, p in inner) and s.type == "intermediateCatchEvent":
+                s.type = "intermediateThrowEvent"
+            consumed.update(i for i, _ in inner)
+        elif s.type == "task":
+            bottom = [(i, p) for i, p in inner if p.box[1] > s.box[1] + 0.6 * g.height(s.box)]
+            if any(p.closed and p.curves == 0 and 6 < p.size < 16 and abs(g.width(p.box) - g.height(p.box)) < 2
+                   for _, p in bottom):
+                s.markers.append("collapsed")
+            consumed.update(i for i, p in inner if p.size < 0.5 * g.height(s.box))
+        if s.type in ("task", "subProcess") and s.prim is not None and s.prim.stroke is not None and \
+                s.prim.width >= 1.8 * thin:
+            s.expanded = s.type == "subProcess"
+            s.type = "callActivity"  # a thick border: a call activity, collapsed or expanded
+    rest[:] = [p for i, p in enumerate(rest) if i not in consumed]
+    for s in shapes:
+        if s.type == "task" and "collapsed" in s.markers:
+            s.type = "subProcess"
+    _pools_and_lanes(shapes, rest)
+    _parents(shapes)
+    _boundary(shapes)
+    return shapes
+
+
+def _thin_of(shapes: list[Shape]) -> float:
+    ws = sorted(s.prim.width for s in shapes if s.type == "task" and s.prim is not None and s.prim.stroke is not None)
+    return ws[len(ws) // 4] if ws else 1.0
+
+
+def _gateway_kind(s: Shape, inner: list[Prim]) -> str:
+    if not inner:
+        return "exclusiveGateway"
+    cx, cy = g.center(s.box)
+    circles = [p for p in inner if p.curves >= 4 and g.is_circle(p.points, 0.1)]
+    if circles:
+        poly = [p for p in inner if p.curves == 0 and p.closed]
+        return "eventBasedGateway" if len(circles) >= 2 or poly else "inclusiveGateway"
+    ratios = []
+    for p in inner:
+        for x, y in p.points:
+            dx, dy = abs(x - cx), abs(y - cy)
+            if max(dx, dy) > 0.08 * g.width(s.box):
+                ratios.append(min(dx, dy) / max(dx, dy))
+    if not ratios:
+        return "exclusiveGateway"
+    mean = sum(ratios) / len(ratios)
+    if mean > 0.6:
+        return "exclusiveGateway"
+    if any(p.size > 0.3 * g.width(s.box) and abs(g.width(p.box) - g.height(p.box)) < 0.3 * p.size for p in inner) \
+            and sum(1 for r in ratios if r < 0.3) >= 0.6 * len(ratios):
+        # a plus, or an asterisk for a complex gateway
+        return "parallelGateway" if all(r < 0.35 for r in ratios) else "complexGateway"
+    return "exclusiveGateway"
+
+
+def _event_icon(s: Shape, inner: list[Prim]) -> str | None:
+    if not inner:
+        return None
+    big = max(inner, key=lambda p: g.width(p.box) * g.height(p.box))
+    w, h = g.width(big.box), g.height(big.box)
+    verts = g.polygon_vertices(big.points, 0.3)
+    if big.closed and big.curves == 0 and g.is_axis_rect(verts, 0.6) and w > h * 1.15:
+        return "message"
+    if big.closed and big.curves == 0 and len(verts) == 3:
+        return "signal"
+    if big.closed and big.curves == 0 and len(verts) == 7:
+        return "link"
+    if big.closed and big.curves == 0 and len(verts) == 5:
+        return "multiple"
+    if big.closed and big.curves == 0 and len(verts) == 4 and not g.is_axis_rect(verts, 0.6):
+        return "escalation" if h > w else "conditional"
+    return None
+
+
+def _subprocesses(shapes: list[Shape]) -> None:
+    for s in shapes:
+        if s.type != "task":
+            continue
+        kids = [t for t in shapes if t is not s and g.contains(s.box, t.box, 1.0) and t.type != "lane"
+                and g.area(t.box) < 0.7 * g.area(s.box)]
+        if kids:
+            s.type = "subProcess"
+
+
+def _pools_and_lanes(shapes: list[Shape], rest: list[Prim]) -> None:
+    rects = [s for s in shapes if s.type == "lane"]
+    for s in rects:
+        # a header band: a vertical stroke or a rectangle at the left, spanning the full height
+        for p in rest + [r.prim for r in shapes if r.prim is not None and r is not s]:
+            b = p.box
+            if abs(b[1] - s.box[1]) < 2 and abs(b[3] - s.box[3]) < 2 and s.box[0] + 8 < b[2] < s.box[0] + 60 and \
+                    b[0] >= s.box[0] - 1 and g.width(b) < 60:
+                s.header = (s.box[0], s.box[1], b[2], s.box[3])
+                break
+            # a vertical pool (lanes side by side): the header band across the top
+            if abs(b[0] - s.box[0]) < 2 and abs(b[2] - s.box[2]) < 2 and s.box[1] + 8 < b[3] < s.box[1] + 60 and \
+                    b[1] >= s.box[1] - 1 and g.height(b) < 60 and g.width(s.box) < 1.5 * g.height(s.box):
+                s.header = (s.box[0], s.box[1], s.box[2], b[3])
+                break
+    for s in rects:
+        outer = [r for r in rects if r is not s and g.contains(r.box, s.box, 2.0) and g.area(r.box) > g.area(s.box)]
+        if s.header is not None and not outer:
+            s.type = "participant"
+    for s in rects:
+        if s.type != "lane":
+            continue
+        pools = [r for r in rects if r.type == "participant" and g.contains(r.box, s.box, 2.0)]
+        stacked = [r for r in rects if r is not s and r.type == "lane" and (
+            abs(r.box[1] - s.box[3]) < 2 or abs(r.box[3] - s.box[1]) < 2) and abs(r.box[0] - s.box[0]) < 3]
+        if not pools and not stacked:
+            s.type = "participant"
+        if s.header is None:
+            top = any(r.header is not None and g.width(r.header) == g.width(r.box) for r in pools)
+            s.header = (s.box[0], s.box[1], s.box[2], s.box[1] + 22) if top else \
+                (s.box[0], s.box[1], s.box[0] + 22, s.box[3])
+    # drop header rectangles that were typed as shapes themselves
+    for s in list(shapes):
+        if s.type in ("participant", "lane") and g.width(s.box) < 60:
+            shapes.remove(s)
+
+
+def _parents(shapes: list[Shape]) -> None:
+    for s in shapes:
+        best = None
+        for c in shapes:
+            if c is s or c.type not in CONTAINERS or g.area(c.box) <= g.area(s.box):
+                continue
+            if s.type in ("participant", "lane") and c.type == "subProcess":
+                continue
+            if g.contains(c.box, s.box, 3.0) or (s.type.endswith("Event") and g.contains_point(c.box, g.center(s.box))):
+                if best is None or g.area(c.box) < g.area(best.box):
+                    best = c
+        s.parent = best
+
+
+def _boundary(shapes: list[Shape]) -> None:
+    acts = [s for s in shapes if s.type in ("task", "subProcess", "callActivity")]
+    for s in shapes:
+        if s.type not in ("intermediateCatchEvent", "intermediateThrowEvent"):
+            continue
+        c = g.center(s.box)
+        r = g.width(s.box) / 2
+        for a in acts:
+            if g.point_box_border_distance(c, a.box) < 0.6 * r and g.contains_point(a.box, c, r):
+                s.type = "boundaryEvent"
+                s.parent = a
+                break
