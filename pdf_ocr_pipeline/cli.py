@@ -29,6 +29,7 @@ class DocSummary:
     text_layer: int = 0
     ocr: int = 0
     failed_pages: int = 0
+    diagrams: int = 0
     seconds: float = 0.0
     error: str = ""
 
@@ -115,6 +116,8 @@ def _summarize(settings: Settings, doc_id: str, path: Path, seconds: float) -> D
         summary.text_layer = pages.filter(pl.col("source") == "text_layer").height
         summary.ocr = pages.filter(pl.col("source").is_in(["ocr", "fallback"])).height
         summary.failed_pages = pages.filter(pl.col("error").is_not_null()).height
+    if store.exists("bpmn_models", doc_id):
+        summary.diagrams = store.read("bpmn_models", doc_id, columns=["page_no"]).height
     return summary
 
 
@@ -134,8 +137,9 @@ def _progress(stream, done: int, total: int, label: str) -> None:
 
 
 def format_table(summaries: list[DocSummary]) -> str:
-    headers = ["document", "pages", "text layer", "ocr", "failed pages", "seconds", "pages/s", "error"]
-    rows = [[s.doc_id, str(s.pages), str(s.text_layer), str(s.ocr), str(s.failed_pages), f"{s.seconds:.1f}",
+    headers = ["document", "pages", "text layer", "ocr", "failed pages", "diagrams", "seconds", "pages/s", "error"]
+    rows = [[s.doc_id, str(s.pages), str(s.text_layer), str(s.ocr), str(s.failed_pages), str(s.diagrams),
+             f"{s.seconds:.1f}",
              f"{s.pages / s.seconds:.2f}" if s.seconds and s.pages else "-", s.error.splitlines()[0] if s.error else ""]
             for s in summaries]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
@@ -161,8 +165,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         find_tessdata(settings.tessdata_dir, settings.languages)
     summaries = run_documents(settings, files)
     print(format_table(summaries))
-    print(f"\nParquet tables: {settings.warehouse_dir}/<asset>/<document>.parquet "
-          f"(assets: raw_pdfs, rendered_pages, ocr_pages, run_metrics)")
+    print(f"\nParquet tables: {settings.warehouse_dir}/<asset>/<document>.parquet (assets: raw_pdfs, "
+          f"rendered_pages, ocr_pages, bpmn_elements, bpmn_models, run_metrics)")
+    print(f"BPMN 2.0 XML:   {settings.warehouse_dir}/bpmn/<document>/page-<n>.bpmn (opens in bpmn.io, Camunda Modeler)")
     return 0 if all(s.ok for s in summaries) and not problems else 1
 
 

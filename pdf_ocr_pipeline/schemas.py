@@ -98,7 +98,7 @@ OCR_PAGES = pa.schema(
 RUN_METRICS = pa.schema(
     [
         _f("doc_id", pa.string(), "partition key", nullable=False),
-        _f("stage", pa.string(), "asset name: raw_pdfs, rendered_pages, ocr_pages", nullable=False),
+        _f("stage", pa.string(), "asset name: raw_pdfs, rendered_pages, ocr_pages, bpmn_elements, bpmn_models", nullable=False),
         _f("run_id", pa.string(), "Dagster run that materialized the stage"),
         _f("pages", pa.int32(), "pages the stage handled"),
         _f("pages_ocr", pa.int32(), "pages that went through an OCR engine"),
@@ -116,10 +116,56 @@ RUN_METRICS = pa.schema(
     ]
 )
 
+BPMN_ELEMENTS = pa.schema(
+    [
+        _f("doc_id", pa.string(), "partition key", nullable=False),
+        _f("page_no", pa.int32(), "1-based page number of the diagram", nullable=False),
+        _f("element_id", pa.string(), "unique within the page; the id in the BPMN XML"),
+        _f("type", pa.string(), "BPMN 2.0 element: task, userTask, subProcess, startEvent, endEvent, "
+           "intermediateCatchEvent, boundaryEvent, exclusiveGateway, parallelGateway, inclusiveGateway, "
+           "eventBasedGateway, participant, lane, dataObjectReference, dataStoreReference, textAnnotation, "
+           "sequenceFlow, messageFlow, association, ..."),
+        _f("label", pa.string(), "the text attached to the element (\"\" when none)"),
+        *[pa.field(f.name, pa.float64(), metadata={"doc": (f.metadata[b"doc"].decode() + "; for flows, the "
+                                                         "waypoints' extent")}) for f in BOX_FIELDS],
+        _f("waypoints", pa.list_(pa.struct([pa.field("x", pa.float64()), pa.field("y", pa.float64())])),
+           "flows only: points from source to target, in points"),
+        _f("source_id", pa.string(), "flows: the element the flow leaves (null when its end touches no shape)"),
+        _f("target_id", pa.string(), "flows: the element the flow enters"),
+        _f("parent_id", pa.string(), "the lane, pool or sub-process holding the shape; a boundary event's host"),
+        _f("event_definition", pa.string(), "events: message, timer, error, signal, terminate, ..."),
+        _f("markers", pa.list_(pa.string()), "loop, multiInstance, compensation, collapsed, adHoc, nonInterrupting"),
+        _f("confidence", pa.float64(), "0..1, how sure the detector is of the type"),
+        _f("method", pa.string(), "vector (PDF drawings) | raster (the page image) | grounding (model boxes)"),
+        _f("label_x0", pa.float64(), "where the label sits, when it is outside the shape: left"),
+        _f("label_y0", pa.float64(), "label top"),
+        _f("label_x1", pa.float64(), "label right"),
+        _f("label_y1", pa.float64(), "label bottom"),
+    ]
+)
+
+BPMN_MODELS = pa.schema(
+    [
+        _f("doc_id", pa.string(), "partition key", nullable=False),
+        _f("page_no", pa.int32(), "1-based page number of the diagram", nullable=False),
+        _f("method", pa.string(), "vector | raster"),
+        _f("xml", pa.large_string(), "BPMN 2.0 XML with diagram interchange (shapes and edges in points)"),
+        _f("xml_path", pa.string(), "the same XML as a file, for bpmn.io / Camunda Modeler"),
+        _f("xml_valid", pa.bool_(), "the XML parses and every flow's ends are shapes of the model"),
+        _f("shapes", pa.int32(), "shapes on the page"),
+        _f("flows", pa.int32(), "connectors on the page"),
+        _f("unresolved_flows", pa.int32(), "flows with an end on no shape (left out of the XML, kept in the table)"),
+        _f("counts_json", pa.string(), "elements per type, as JSON"),
+        _f("error", pa.string(), "why the page's model could not be written; null when it was"),
+    ]
+)
+
 TABLES: dict[str, pa.Schema] = {
     "raw_pdfs": RAW_PDFS,
     "rendered_pages": RENDERED_PAGES,
     "ocr_pages": OCR_PAGES,
+    "bpmn_elements": BPMN_ELEMENTS,
+    "bpmn_models": BPMN_MODELS,
     "run_metrics": RUN_METRICS,
 }
 
@@ -131,7 +177,7 @@ def markdown_tables() -> str:
         out.append(f"#### `{name}`\n\n| column | type | meaning |\n|---|---|---|")
         for field in schema:
             doc = (field.metadata or {}).get(b"doc", b"").decode()
-            type_ = "list<block>" if field.name == "blocks" else str(field.type)
+            type_ = {"blocks": "list<block>", "waypoints": "list<{x, y}>"}.get(field.name, str(field.type))
             out.append(f"| `{field.name}` | {type_} | {doc} |")
         out.append("")
     out.append("A `block` is a struct: `label` (word, line, text, title, ...), `text`, `x0`, `y0`, `x1`, `y1`"

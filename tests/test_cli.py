@@ -21,9 +21,9 @@ def test_run_a_folder_prints_a_summary_and_writes_parquet(tmp_path: Path, inbox:
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["document", "pages", "text"]
     a10 = next(line for line in lines if line.startswith("A.1.0 "))
-    assert a10.split()[1:5] == ["1", "1", "0", "0"]  # 1 page, from the text layer, no OCR, no failures
+    assert a10.split()[1:6] == ["1", "1", "0", "0", "1"]  # 1 page, text layer, no OCR, no failures, a diagram
     scan = next(line for line in lines if line.startswith("скан_1-"))
-    assert scan.split()[1:5] == ["1", "0", "1", "0"]
+    assert scan.split()[1:6] == ["1", "0", "1", "0", "0"]
     assert str(data / "warehouse") in out
     assert "[1/2]" in err and "[2/2]" in err  # progress on stderr
     ocr = pl.read_parquet(data / "warehouse" / "ocr_pages" / "*.parquet")

@@ -5,7 +5,7 @@ import dagster as dg
 from pdf_ocr_pipeline.definitions import build_definitions
 from pdf_ocr_pipeline.settings import Settings
 
-ASSETS = ["ocr_pages", "raw_pdfs", "rendered_pages", "run_metrics"]
+ASSETS = ["bpmn_elements", "bpmn_models", "ocr_pages", "raw_pdfs", "rendered_pages", "run_metrics"]
 
 
 def test_definitions_wire_every_stage(tmp_path: Path):
@@ -18,7 +18,7 @@ def test_definitions_wire_every_stage(tmp_path: Path):
     assert defs.resolve_sensor_def("new_documents_sensor").job_name == "ocr_documents_job"
     assert defs.resolve_schedule_def("catchup_schedule").cron_schedule == "*/10 * * * *"
     check_names = {k.name for k in graph.asset_check_keys}
-    assert {"pdf_is_readable", "ocr_pages_complete"} <= check_names
+    assert {"pdf_is_readable", "ocr_pages_complete", "bpmn_xml_valid"} <= check_names
 
 
 def test_settings_come_from_the_environment_only_when_asked():

@@ -1,10 +1,12 @@
 """Dagster glue only, one module per stage: load inputs, call the libraries, write, report metadata."""
 
+from .bpmn import bpmn_elements, bpmn_models
 from .documents import raw_pdfs
 from .metrics import run_metrics
 from .ocr import ocr_pages
 from .pages import rendered_pages
 
-PIPELINE_ASSETS = [raw_pdfs, rendered_pages, ocr_pages, run_metrics]
+PIPELINE_ASSETS = [raw_pdfs, rendered_pages, ocr_pages, bpmn_elements, bpmn_models, run_metrics]
 
-__all__ = ["PIPELINE_ASSETS", "raw_pdfs", "rendered_pages", "ocr_pages", "run_metrics"]
+__all__ = ["PIPELINE_ASSETS", "raw_pdfs", "rendered_pages", "ocr_pages", "bpmn_elements", "bpmn_models",
+           "run_metrics"]

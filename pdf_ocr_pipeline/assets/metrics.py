@@ -5,7 +5,7 @@ import dagster as dg
 from ..partitions import document_partitions_def
 from ..resources import WarehouseResource
 
-STAGES = ("raw_pdfs", "rendered_pages", "ocr_pages")
+STAGES = ("raw_pdfs", "rendered_pages", "ocr_pages", "bpmn_elements", "bpmn_models")
 
 
 def _value(metadata: dict, key: str, default=None):

@@ -53,7 +53,8 @@ def test_scan_and_text_layer_through_every_stage(tmp_path: Path, inbox: Path):
     assert row["source"] == "ocr" and row["engine"] == "tesseract" and "LinnSequencer" in row["text"]
     assert len(row["blocks"]) > 300 and row["blocks"][0]["confidence"] is not None
     metrics = pl.read_parquet(wh / "run_metrics" / f"{doc_id}.parquet")
-    assert metrics["stage"].to_list() == ["raw_pdfs", "rendered_pages", "ocr_pages"]
+    assert metrics["stage"].to_list() == ["raw_pdfs", "rendered_pages", "ocr_pages", "bpmn_elements",
+                                          "bpmn_models"]
     ocr_metrics = metrics.filter(pl.col("stage") == "ocr_pages").row(0, named=True)
     assert ocr_metrics["pages"] == 1 and ocr_metrics["seconds"] > 0 and ocr_metrics["peak_rss_mb"] > 50
     assert ocr_metrics["engine"] == "tesseract"
@@ -98,7 +99,7 @@ def test_a_rerun_replaces_outputs_without_duplicates(tmp_path: Path, inbox: Path
     assert ocr.height == 1 and ocr["source"][0] == "ocr"
     # run_metrics describes the latest materialization of each stage
     metrics = pl.read_parquet(wh / "run_metrics" / f"{doc_id}.parquet")
-    assert metrics.height == 3 and metrics["run_id"].n_unique() == 1
+    assert metrics.height == 5 and metrics["run_id"].n_unique() == 1
 
 
 def test_failed_pages_are_rows_with_errors_and_the_check_warns(tmp_path: Path, inbox: Path):
