@@ -26,6 +26,7 @@ def build_new_documents_sensor(min_file_age_s: float = 10.0, interval_s: int = 1
         for line in problems:
             context.log.warning(line)
         run_requests, new_keys = [], []
+        known = set(context.instance.get_dynamic_partitions(document_partitions_def.name)) if ready else set()
         for item in ready:
             try:
                 doc_id = warehouse.registry.register(item.path)
@@ -36,7 +37,8 @@ def build_new_documents_sensor(min_file_age_s: float = 10.0, interval_s: int = 1
             if problem:
                 # Still run it: raw_pdfs records the error where users look (UI, table, CLI).
                 context.log.warning(f"{item.path.name}: {problem}")
-            if not context.instance.has_dynamic_partition(document_partitions_def.name, doc_id):
+            if doc_id not in known:
+                known.add(doc_id)
                 new_keys.append(doc_id)
             run_requests.append(dg.RunRequest(
                 run_key=f"{doc_id}:{item.sha256}",
