@@ -47,6 +47,11 @@ def binarize(gray: np.ndarray) -> np.ndarray:
     cv2 = _cv2()
     blur = cv2.GaussianBlur(gray, (3, 3), 0)
     _, ink = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    # a light fill (tinted tasks, shaded data objects, coloured events) is not ink: only what is darker
+    # than its neighbourhood is, so a filled shape keeps its outline and its hole
+    block = max(15, int(min(gray.shape) / 25) | 1)
+    local = cv2.adaptiveThreshold(blur, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 8)
+    ink = cv2.bitwise_and(ink, local)
     ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) if min(gray.shape) > 1500 else ink
     return ink
 
@@ -112,7 +117,8 @@ def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim
         order += 1
     prims.extend(_strokes(rest, scale, order))
     prims.extend(_long_lines(ink, scale, order + len(prims)))
-    return prims
+    from pdf_ocr_pipeline.bpmn.raster_icons import refine_icons
+    return refine_icons(prims, gray, scale)
 
 
 def _prim_from_contour(pts: np.ndarray, c: tuple[float, float], grow: float, scale: float, sw: float,
@@ -225,7 +231,8 @@ def extract_raster(png: bytes | np.ndarray, words: list[Word], *, page_no: int, 
     from pdf_ocr_pipeline.bpmn.vector import diagram_from_prims
 
     scale = 72.0 / dpi
-    words = text_words(words)
+    from pdf_ocr_pipeline.bpmn.lookalike import fix_words
+    words = fix_words(text_words(words))
     prims = trace(png, words, scale)
     if width is None or height is None:
         cv2 = _cv2()

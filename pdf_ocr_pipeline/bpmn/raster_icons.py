@@ -1,0 +1,158 @@
+"""Raster reads of what hole contours alone get wrong at 150-200 dpi: event rings and gateway markers.
+
+At scan resolution the two rings of an intermediate event fuse into one thick band, and a gateway's plus or
+cross is a blob. Both are read off the grey image directly: a radial darkness profile (median over angles,
+so flows and labels touching the ring do not count) tells one thin ring (start), one thick ring (end) and two
+rings (intermediate); the darkness along a diamond's axes versus its diagonals tells a plus from a cross.
+The results come back as ordinary ``Prim``s, the same the vector path would have drawn, so ``shapes`` types
+them unchanged. Pure numpy apart from ``cv2.warpPolar``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from pdf_ocr_pipeline.bpmn import geometry as g
+from pdf_ocr_pipeline.bpmn.primitives import Prim
+
+SUB = 4  # radial samples per pixel
+
+
+def darkness(gray: np.ndarray) -> np.ndarray:
+    """0 = paper, 1 = full ink, from the page's own paper and ink levels (robust to grey scans)."""
+    paper = float(np.percentile(gray, 90))
+    ink = float(np.percentile(gray, 0.5))
+    span = max(paper - ink, 30.0)
+    return np.clip((paper - gray.astype(np.float32)) / span, 0.0, 1.0)
+
+
+def radial_profile(dark: np.ndarray, cx: float, cy: float, rmax: float, angles: int = 72) -> np.ndarray:
+    """Median darkness at radius ``i / SUB`` pixels around ``(cx, cy)``, for ``i`` up to ``rmax * SUB``."""
+    import cv2
+    n = max(4, int(rmax * SUB))
+    r0 = int(rmax) + 3
+    x0, y0 = int(cx) - r0, int(cy) - r0
+    pad = np.zeros((2 * r0 + 1, 2 * r0 + 1), np.float32)
+    sx0, sy0 = max(0, x0), max(0, y0)
+    sx1, sy1 = min(dark.shape[1], x0 + 2 * r0 + 1), min(dark.shape[0], y0 + 2 * r0 + 1)
+    if sx1 <= sx0 or sy1 <= sy0:
+        return np.zeros(n, np.float32)
+    pad[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = dark[sy0:sy1, sx0:sx1]
+    polar = cv2.warpPolar(pad, (n, angles), (cx - x0, cy - y0), rmax, cv2.WARP_POLAR_LINEAR + cv2.INTER_LINEAR)
+    return np.median(polar, axis=0)
+
+
+def rings(prof: np.ndarray, lo: int) -> tuple[tuple[int, int] | None, int | None]:
+    """The outer ring of a radial profile as ``(start, end)`` sample indices (half-maximum band) and the peak
+    index of a second ring right inside it, when there is one: a dark peak within a third of the radius whose
+    valley towards the outer ring drops below 80 % of both (two rings fused by blur still show the dip)."""
+    sm = np.convolve(prof, np.ones(SUB) / SUB, mode="same")
+    seg = sm[lo:]
+    if seg.size < 3 or seg.max() < 0.25:
+        return None, None
+    top = float(seg.max())
+    peaks = [i + lo for i in range(1, len(seg) - 1) if seg[i] >= seg[i - 1] and seg[i] > seg[i + 1]
+             and seg[i] >= 0.3]
+    outer = [i for i in peaks if sm[i] >= 0.5 * top]
+    if not outer:
+        return None, None
+    p1 = outer[-1]
+    half = 0.5 * float(sm[p1])
+    e = p1
+    while e + 1 < len(sm) and sm[e + 1] > half:
+        e += 1
+    st = p1
+    while st - 1 > lo and sm[st - 1] > half and sm[st - 1] <= sm[st] + 0.05:
+        st -= 1
+    second = None
+    for p2 in reversed([i for i in peaks if i < p1 and p1 - i <= 0.35 * p1]):
+        valley = float(sm[p2:p1 + 1].min())
+        if sm[p2] >= 0.5 * sm[p1] and valley < 0.8 * min(float(sm[p2]), float(sm[p1])):
+            second = p2
+            break
+    return (st, e + 1), second
+
+
+def refine_circle(p: Prim, dark: np.ndarray, scale: float) -> list[Prim]:
+    """The event ring ``p`` (points) re-measured on the image: its width set to the ring's, and an inner
+    circle added when there are two rings."""
+    b = p.box
+    cx, cy = g.center(b)
+    r = (g.width(b) + g.height(b)) / 4 / scale
+    prof = radial_profile(dark, cx / scale, cy / scale, 1.35 * r)
+    band, second = rings(prof, int(0.55 * r * SUB))
+    if band is None:
+        return [p]
+    w_out = max(0.5, (band[1] - band[0]) / SUB) * scale
+    if second is None:
+        return [replace(p, width=w_out)]
+    rr = second / SUB * scale
+    pts = [(float(cx + rr * np.cos(a)), float(cy + rr * np.sin(a))) for a in np.linspace(0, 2 * np.pi, 33)[:-1]]
+    # both rings thin: the band measured may hold the two fused, so cap it at a thin line's 2.4 px
+    w = min(w_out, 2.4 * scale)
+    return [replace(p, width=w), replace(p, points=tuple(pts + pts[:1]), width=w)]
+
+
+def gateway_marker(p: Prim, dark: np.ndarray, scale: float) -> list[Prim]:
+    """Canonical marker strokes for the diamond ``p``: a plus (parallel) or a cross (exclusive) as two
+    2-point prims, read from the darkness along the axes and the diagonals of its middle; nothing when the
+    middle is empty or round (a circle marker is traced as a hole already)."""
+    b = p.box
+    cx, cy = g.center(b)
+    half = min(g.width(b), g.height(b)) / 2 / scale
+    arm = 0.38 * half
+    if arm < 3:
+        return []
+
+    def along(dx: float, dy: float) -> float:
+        ts = np.linspace(0.25, 1.0, 12)
+        vals = []
+        for sgn in (1, -1):
+            for t in ts:
+                x, y = cx / scale + sgn * dx * arm * t, cy / scale + sgn * dy * arm * t
+                xi, yi = int(round(x)), int(round(y))
+                if 0 <= yi < dark.shape[0] and 0 <= xi < dark.shape[1]:
+                    vals.append(float(dark[yi, xi]))
+        return float(np.median(vals)) if vals else 0.0
+
+    axes = min(along(1, 0), along(0, 1))
+    diag = min(along(0.7071, 0.7071), along(0.7071, -0.7071))
+    centre = float(dark[int(cy / scale), int(cx / scale)]) if 0 <= int(cy / scale) < dark.shape[0] and \
+        0 <= int(cx / scale) < dark.shape[1] else 0.0
+    a = arm * scale
+    if axes > 0.45 and axes > diag + 0.25:
+        pts = ((cx - a, cy), (cx + a, cy), (cx, cy), (cx, cy - a), (cx, cy + a))
+    elif diag > 0.45 and diag > axes + 0.25 and centre > 0.3:
+        d = a * 0.7071
+        pts = ((cx - d, cy - d), (cx + d, cy + d), (cx, cy), (cx - d, cy + d), (cx + d, cy - d))
+    else:
+        return []
+    # one open prim drawn through the middle, as a vector marker path would be
+    return [Prim(points=pts, closed=False, curves=0, lines=4, stroke=0.0, fill=None, width=p.width, dash="solid",
+                 order=p.order)]
+
+
+def refine_icons(prims: list[Prim], gray: np.ndarray, scale: float) -> list[Prim]:
+    """Event rings re-measured and gateway markers read from the image (see the module docstring)."""
+    dark = darkness(gray)
+    diamonds = [p for p in prims if p.closed and p.curves == 0 and p.lines == 4 and p.stroke is not None
+                and len(p.points) == 5 and g.is_diamond(list(p.points[:4]), 0.15)]
+    out: list[Prim] = []
+    drop: set[int] = set()
+    for d in diamonds:
+        marker = gateway_marker(d, dark, scale)
+        if marker:
+            inner = g.expand(d.box, -0.15 * g.width(d.box))
+            drop.update(id(q) for q in prims if q is not d and g.contains(inner, q.box, 0.5))
+            out.extend(marker)
+    for p in prims:
+        if id(p) in drop:
+            continue
+        if p.closed and p.curves >= 4 and p.lines == 0 and p.stroke is not None and p.size >= 11 and \
+                not any(g.contains(d.box, p.box, 1.0) for d in diamonds):
+            out.extend(refine_circle(p, dark, scale))
+        else:
+            out.append(p)
+    return out
