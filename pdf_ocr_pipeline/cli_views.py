@@ -1,0 +1,175 @@
+"""``pdf-ocr show`` and ``pdf-ocr report``: look at what a data directory holds, without Dagster.
+
+    pdf-ocr show DOC --page N [--data-dir DIR] [--out FILE.png] [--no-blocks] [--no-elements]
+    pdf-ocr report [--data-dir DIR] [--out report.html] [--max-overlays N]
+
+``cli.build_parser`` adds them with ``add_show_parser(sub)`` and ``add_report_parser(sub)``; each sets
+``args.func``, so ``main`` dispatches with ``return args.func(args)``. Exit status: 0 written, 2 unknown
+document or page, or no outputs in the data directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_show_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``show`` subcommand to ``pdf-ocr``'s subparsers.
+
+    Args:
+        sub: the object ``ArgumentParser.add_subparsers`` returned.
+
+    Returns:
+        The new subparser (``func`` defaults to ``cmd_show``).
+    """
+    show = sub.add_parser("show", help="draw a page with its OCR blocks and BPMN elements into a PNG",
+                          description="Draw one page with its OCR blocks and BPMN elements, coloured by type.")
+    show.add_argument("doc", help="document key (as in the outputs' file names) or the PDF's file name")
+    show.add_argument("--page", type=_positive, required=True, help="1-based page number")
+    show.add_argument("--data-dir", type=Path,
+                      help="the pipeline's data directory (default data, or PDF_OCR_DATA_DIR)")
+    show.add_argument("--out", type=Path, help="PNG file to write (default DOC-page-N.png in the current folder)")
+    show.add_argument("--no-blocks", action="store_true", help="leave out the OCR words and blocks")
+    show.add_argument("--no-elements", action="store_true", help="leave out the BPMN elements")
+    show.set_defaults(func=cmd_show)
+    return show
+
+
+def add_report_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``report`` subcommand to ``pdf-ocr``'s subparsers.
+
+    Args:
+        sub: the object ``ArgumentParser.add_subparsers`` returned.
+
+    Returns:
+        The new subparser (``func`` defaults to ``cmd_report``).
+    """
+    report = sub.add_parser("report", help="write a self-contained HTML report of a data directory",
+                            description="Documents, pages, sources, errors, speed, and an overlay per diagram page.")
+    report.add_argument("--data-dir", type=Path,
+                        help="the pipeline's data directory (default data, or PDF_OCR_DATA_DIR)")
+    report.add_argument("--out", type=Path, default=Path("report.html"),
+                        help="HTML file to write (default report.html)")
+    report.add_argument("--max-overlays", type=_non_negative, default=None,
+                        help="page images embedded at most (default 60); the rest are listed")
+    report.set_defaults(func=cmd_report)
+    return report
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Run ``pdf-ocr show``: write the drawn page to ``args.out`` and print its path.
+
+    Args:
+        args: ``doc``, ``page``, ``data_dir`` (``None``: from the settings), ``out``, ``no_blocks``, ``no_elements``.
+
+    Returns:
+        0 when written; 2 for an unknown document or page (the message lists the known ones).
+    """
+    from .overlay import PageNotFoundError, list_documents, show_page
+
+    data_dir = _data_dir(args.data_dir)
+    doc_id = resolve_document(data_dir, args.doc)
+    try:
+        image = show_page(data_dir, doc_id, args.page, blocks=not args.no_blocks, elements=not args.no_elements)
+    except PageNotFoundError as e:
+        print(f"pdf-ocr show: {e}", file=sys.stderr)
+        known = list_documents(data_dir) if e.known != [doc_id] else []
+        if known:
+            print("known documents:\n" + "\n".join(f"  {k}" for k in known), file=sys.stderr)
+        elif not e.known:
+            print(f"no documents in {data_dir / 'warehouse'}: run `pdf-ocr run --data-dir {data_dir}` first",
+                  file=sys.stderr)
+        return 2
+    out = args.out or Path(f"{doc_id}-page-{args.page}.png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image.save(out, format="PNG", optimize=True)
+    print(out)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Run ``pdf-ocr report``: write the HTML report to ``args.out`` and print its path.
+
+    Args:
+        args: ``data_dir`` (``None``: from the settings), ``out``, ``max_overlays`` (``None``: the default).
+
+    Returns:
+        0 when written; 2 when the data directory holds no outputs.
+    """
+    from .overlay import list_documents
+    from .report import write_report
+
+    data_dir = _data_dir(args.data_dir)
+    if not list_documents(data_dir) and not (data_dir / "warehouse" / "raw_pdfs").is_dir():
+        print(f"pdf-ocr report: no outputs in {data_dir / 'warehouse'}: run `pdf-ocr run --data-dir {data_dir}` "
+              "first", file=sys.stderr)
+        return 2
+    kwargs = {} if args.max_overlays is None else {"max_overlays": args.max_overlays}
+    print(write_report(data_dir, args.out, **kwargs))
+    return 0
+
+
+def resolve_document(data_dir: Path, name: str) -> str:
+    """The document key for what a user typed: the key itself, a PDF's file name, or its path.
+
+    Args:
+        data_dir: the pipeline's data directory.
+        name: a key (``Отчёт_по_работе-3f2a9c1b``) or a file name (``Отчёт по работе.pdf``).
+
+    Returns:
+        The matching key, or ``name`` unchanged when nothing matches (the caller reports it as unknown).
+    """
+    from .overlay import list_documents
+
+    known = list_documents(data_dir)
+    if name in known:
+        return name
+    from .inbox import document_key
+
+    base = Path(name).name
+    for candidate in (base, base[:-4] if base.lower().endswith(".pdf") else base):
+        key = document_key(candidate if candidate.lower().endswith(".pdf") else candidate + ".pdf")
+        if key in known:
+            return key
+    raw_dir = data_dir / "warehouse" / "raw_pdfs"
+    if raw_dir.is_dir():
+        import polars as pl
+
+        try:
+            raw = pl.read_parquet(raw_dir / "*.parquet", columns=["doc_id", "file_name"])
+        except Exception:  # noqa: BLE001 - a damaged table only means no match by file name
+            return name
+        hits = raw.filter((pl.col("file_name") == base) | (pl.col("file_name") == base + ".pdf"))["doc_id"]
+        if hits.len() == 1:
+            return hits[0]
+    return name
+
+
+def _data_dir(value: Path | None) -> Path:
+    if value is not None:
+        return value
+    from .settings import Settings
+
+    return Settings.from_env().data_dir
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value

@@ -1,0 +1,299 @@
+"""A self-contained HTML report of a data directory: documents, pages, sources, errors, speed and overlays.
+
+Images are embedded as base64 ``data:`` URIs, so the file can be mailed or archived on its own; only the links to
+the ``.bpmn`` files point outside it (relative to where the report is written). Every value that comes from the
+data (file names, document keys, errors, labels) is HTML-escaped. No Dagster here.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote
+
+import polars as pl
+
+from . import overlay
+
+#: Overlays embedded at most (diagram pages of all documents together); the rest are listed without images.
+MAX_OVERLAYS = 60
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem;color:#222;max-width:1200px}
+h1{font-size:1.6rem} h2{font-size:1.25rem;margin-top:2.5rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
+table{border-collapse:collapse;margin:.8rem 0;font-size:.9rem} th,td{border:1px solid #ddd;padding:.3rem .6rem}
+th{background:#f4f4f4;text-align:left} td.num{text-align:right;font-variant-numeric:tabular-nums}
+.err{color:#b00020} .muted{color:#777} .ok{color:#1a7f37}
+figure{display:inline-block;margin:.6rem 1rem .6rem 0;vertical-align:top;max-width:100%}
+figure img{max-width:100%;border:1px solid #ccc} figcaption{font-size:.85rem;margin-top:.3rem}
+code{background:#f4f4f4;padding:0 .2rem}
+"""
+
+
+def read_table(data_dir: str | os.PathLike, table: str) -> pl.DataFrame | None:
+    """All documents' rows of one warehouse table, or ``None`` when the table has no files.
+
+    Files written by different versions may differ in columns; they are stacked with missing columns as nulls.
+    The ``png`` column of ``rendered_pages`` is left out (read pages one at a time with ``overlay.load_page``).
+
+    Args:
+        data_dir: the pipeline's data directory.
+        table: a table name, e.g. ``ocr_pages``; tables that do not exist yet are simply absent.
+
+    Returns:
+        A frame, or ``None``.
+    """
+    folder = Path(data_dir) / "warehouse" / table
+    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    frames = []
+    for path in files:
+        scan = pl.scan_parquet(path)
+        names = [c for c in scan.collect_schema().names() if c not in ("png", "raw_output")]
+        frames.append(scan.select(names).collect())
+    if not frames:
+        return None
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def diagram_pages(data_dir: str | os.PathLike) -> dict[str, list[int]]:
+    """Pages that hold a diagram, per document: those in ``bpmn_models`` or ``bpmn_elements``.
+
+    Args:
+        data_dir: the pipeline's data directory.
+
+    Returns:
+        ``{doc_id: [page_no, ...]}``, sorted; empty when neither table exists.
+    """
+    found: dict[str, set[int]] = {}
+    for table in ("bpmn_models", "bpmn_elements"):
+        frame = read_table(data_dir, table)
+        if frame is None or not {"doc_id", "page_no"} <= set(frame.columns):
+            continue
+        for doc_id, page_no in frame.select("doc_id", "page_no").unique().iter_rows():
+            if page_no is not None:
+                found.setdefault(doc_id, set()).add(int(page_no))
+    return {doc: sorted(pages) for doc, pages in sorted(found.items())}
+
+
+def build_report(data_dir: str | os.PathLike, *, links_relative_to: str | os.PathLike | None = None,
+                 max_overlays: int = MAX_OVERLAYS) -> str:
+    """Build the HTML report of a data directory.
+
+    Overlays are drawn for diagram pages (``diagram_pages``); a document without any gets its first page.
+
+    Args:
+        data_dir: the pipeline's data directory (tables under ``<data_dir>/warehouse``).
+        links_relative_to: the folder the report will be written to; ``.bpmn`` links are made relative to it
+            (default: the current directory).
+        max_overlays: overlays embedded at most; further pages are named without an image.
+
+    Returns:
+        The complete HTML document as a string.
+    """
+    data_dir = Path(data_dir)
+    base = Path(links_relative_to) if links_relative_to is not None else Path.cwd()
+    raw = read_table(data_dir, "raw_pdfs")
+    pages = read_table(data_dir, "ocr_pages")
+    metrics = read_table(data_dir, "run_metrics")
+    elements = read_table(data_dir, "bpmn_elements")
+    models = read_table(data_dir, "bpmn_models")
+    diagrams = diagram_pages(data_dir)
+    rendered = set(overlay.list_documents(data_dir))
+    doc_ids = sorted(rendered | set(raw["doc_id"].to_list() if raw is not None else []))
+
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>OCR report: {_e(data_dir.name or str(data_dir))}</title><style>{_CSS}</style></head><body>",
+           f"<h1>OCR report</h1><p class=\"muted\">Data directory <code>{_e(str(data_dir))}</code>, "
+           f"generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.</p>"]
+    if not doc_ids:
+        out.append("<p>No documents in this data directory yet: run <code>pdf-ocr run</code> first.</p>")
+        return "\n".join(out + ["</body></html>"])
+
+    summaries = [_summary(doc, raw, pages, metrics, rendered) for doc in doc_ids]
+    out.append(_summary_table(summaries))
+    budget = max_overlays
+    for s in summaries:
+        doc = s["doc_id"]
+        out.append(f'<h2 id="{_e(_anchor(doc))}">{_e(doc)}</h2>')
+        if s["file_name"]:
+            out.append(f"<p class=\"muted\">File <code>{_e(s['file_name'])}</code></p>")
+        if s["error"]:
+            out.append(f'<p class="err">Document error: {_e(s["error"])}</p>')
+        out.append(_stage_table(doc, metrics))
+        out.append(_page_errors(doc, pages))
+        chosen = diagrams.get(doc) or ([1] if s["rendered"] else [])
+        if doc in diagrams:
+            out.append(f"<p>Diagram pages: {_e(', '.join(map(str, chosen)))}</p>")
+        for page_no in chosen:
+            figure, shown = _figure(data_dir, base, doc, page_no, elements, models, embed=budget > 0)
+            budget -= shown
+            out.append(figure)
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def write_report(data_dir: str | os.PathLike, out: str | os.PathLike, **kwargs) -> Path:
+    """Build the report and write it atomically to ``out``; ``.bpmn`` links are relative to its folder.
+
+    Returns:
+        The path written.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = build_report(data_dir, links_relative_to=out.parent.resolve(), **kwargs)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, out)
+    return out
+
+
+def _summary(doc: str, raw, pages, metrics, rendered: set[str]) -> dict:
+    s = {"doc_id": doc, "file_name": "", "error": "", "pages": 0, "text_layer": 0, "ocr": 0, "fallback": 0,
+         "failed": 0, "seconds": None, "pages_per_s": None, "tokens_per_s": None, "engine": "",
+         "rendered": doc in rendered}
+    if raw is not None:
+        row = raw.filter(pl.col("doc_id") == doc)
+        if row.height:
+            r = row.row(0, named=True)
+            s["file_name"], s["error"] = r.get("file_name") or "", r.get("error") or ""
+            s["pages"] = int(r.get("page_count") or 0)
+    if pages is not None:
+        p = pages.filter(pl.col("doc_id") == doc)
+        if "source" in p.columns:
+            counts = dict(p.group_by("source").len().iter_rows())
+            s["text_layer"], s["ocr"] = counts.get("text_layer", 0), counts.get("ocr", 0)
+            s["fallback"] = counts.get("fallback", 0)
+        if "error" in p.columns:
+            s["failed"] = p.filter(pl.col("error").is_not_null()).height
+        s["pages"] = s["pages"] or p.height
+    if metrics is not None:
+        m = _latest_stages(metrics, doc)
+        if m.height:
+            s["seconds"] = float(m["seconds"].fill_null(0).sum()) if "seconds" in m.columns else None
+            ocr = m.filter(pl.col("stage") == "ocr_pages")
+            if ocr.height:
+                r = ocr.row(0, named=True)
+                s["pages_per_s"], s["tokens_per_s"] = r.get("pages_per_s"), r.get("tokens_per_s")
+                s["engine"] = r.get("engine") or ""
+    return s
+
+
+def _latest_stages(metrics: pl.DataFrame, doc: str) -> pl.DataFrame:
+    m = metrics.filter(pl.col("doc_id") == doc)
+    if "recorded_at" in m.columns:
+        m = m.sort("recorded_at")
+    return m.unique(subset=["stage"], keep="last", maintain_order=True) if "stage" in m.columns else m
+
+
+def _summary_table(summaries: list[dict]) -> str:
+    head = ("document", "pages", "text layer", "OCR", "fallback", "failed pages", "seconds", "OCR pages/s",
+            "tokens/s", "engine", "error")
+    rows = []
+    for s in summaries:
+        cells = [f'<td><a href="#{_e(_anchor(s["doc_id"]))}">{_e(s["doc_id"])}</a></td>',
+                 *(f'<td class="num">{_e(str(s[k]))}</td>' for k in ("pages", "text_layer", "ocr", "fallback")),
+                 f'<td class="num{" err" if s["failed"] else ""}">{s["failed"]}</td>',
+                 f'<td class="num">{_num(s["seconds"], 1)}</td>', f'<td class="num">{_num(s["pages_per_s"], 2)}</td>',
+                 f'<td class="num">{_num(s["tokens_per_s"] or None, 1)}</td>', f"<td>{_e(s['engine'])}</td>",
+                 f'<td class="err">{_e(_first_line(s["error"]))}</td>']
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    total_pages = sum(s["pages"] for s in summaries)
+    failed = sum(1 for s in summaries if s["error"])
+    state = f'<span class="err">{failed} failed</span>' if failed else '<span class="ok">none failed</span>'
+    caption = f"<p>{len(summaries)} documents, {total_pages} pages; {state}.</p>"
+    return (caption + "<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>")
+
+
+def _stage_table(doc: str, metrics) -> str:
+    if metrics is None:
+        return ""
+    m = _latest_stages(metrics, doc)
+    if not m.height:
+        return ""
+    cols = [c for c in ("stage", "pages", "failures", "seconds", "pages_per_s", "tokens_per_s", "peak_rss_mb",
+                        "engine") if c in m.columns]
+    rows = []
+    for r in m.select(cols).iter_rows(named=True):
+        cells = (f'<td class="num">{_num(v, 2)}</td>' if isinstance(v, float) else f"<td>{_e(v)}</td>"
+                 for v in r.values())
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return ("<table><thead><tr>" + "".join(f"<th>{_e(c.replace('_', ' '))}</th>" for c in cols)
+            + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def _page_errors(doc: str, pages) -> str:
+    if pages is None or "error" not in pages.columns:
+        return ""
+    bad = pages.filter((pl.col("doc_id") == doc) & pl.col("error").is_not_null()).sort("page_no")
+    if not bad.height:
+        return ""
+    items = "".join(f"<li>page {int(r['page_no'])}: {_e(r['error'])}</li>"
+                    for r in bad.select("page_no", "error").iter_rows(named=True))
+    return f'<p class="err">Pages with errors:</p><ul class="err">{items}</ul>'
+
+
+def _figure(data_dir: Path, base: Path, doc: str, page_no: int, elements, models, *, embed: bool) -> tuple[str, int]:
+    caption = [f"page {page_no}"]
+    if elements is not None and {"doc_id", "page_no", "type"} <= set(elements.columns):
+        e = elements.filter((pl.col("doc_id") == doc) & (pl.col("page_no") == page_no))
+        if e.height:
+            counts = e.group_by("type").len().sort("type").iter_rows()
+            caption.append(_e(", ".join(f"{t}: {n}" for t, n in counts)))
+    if models is not None and {"doc_id", "page_no"} <= set(models.columns):
+        mrow = models.filter((pl.col("doc_id") == doc) & (pl.col("page_no") == page_no))
+        valid_col = next((c for c in ("valid", "is_valid", "xml_valid") if c in mrow.columns), None)
+        if mrow.height and valid_col is not None and mrow[valid_col][0] is not None:
+            caption.append("BPMN XML valid" if mrow[valid_col][0] else "BPMN XML <span class=\"err\">invalid</span>")
+        if mrow.height and "unresolved_flows" in mrow.columns and (mrow["unresolved_flows"][0] or 0) > 0:
+            caption.append(f'<span class="err">{int(mrow["unresolved_flows"][0])} flows with a loose end</span>')
+        if mrow.height and "error" in mrow.columns and mrow["error"][0]:
+            caption.append(f'<span class="err">model error: {_e(mrow["error"][0])}</span>')
+    bpmn = data_dir / "warehouse" / "bpmn" / doc / f"page-{page_no}.bpmn"
+    if not bpmn.is_file() and models is not None and "xml_path" in models.columns:
+        paths = models.filter((pl.col("doc_id") == doc) & (pl.col("page_no") == page_no))["xml_path"]
+        bpmn = Path(paths[0]) if paths.len() and paths[0] else bpmn
+    if bpmn.is_file():
+        href = quote(Path(os.path.relpath(bpmn.resolve(), base.resolve())).as_posix())
+        caption.append(f'<a href="{_e(href)}" download>page-{page_no}.bpmn</a>')
+    img, shown = "", 0
+    if embed:
+        try:
+            page = overlay.load_page(data_dir, doc, page_no)
+        except overlay.PageNotFoundError as e:
+            img = f'<p class="err">{_e(str(e))}</p>'
+        else:
+            png = overlay.thumbnail(page["png"], page["width_pt"], page["height_pt"], page["blocks"],
+                                    page["elements"], max_side=1000, colours=128)
+            alt = f"{doc} page {page_no} with OCR blocks and BPMN elements"
+            img = f'<img src="{overlay.data_uri(png)}" alt="{_e(alt)}" loading="lazy">'
+            shown = 1
+    else:
+        img = '<p class="muted">(overlay left out: the report embeds at most a limited number of pages)</p>'
+    # Parts of the caption built from data were escaped where they were made; the rest is markup.
+    parts = [_e(caption[0])] + caption[1:]
+    return f"<figure>{img}<figcaption>{' · '.join(parts)}</figcaption></figure>", shown
+
+
+def _e(text) -> str:
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def _anchor(doc: str) -> str:
+    return "doc-" + quote(doc, safe="")
+
+
+def _num(value, digits: int) -> str:
+    if value is None:
+        return "-"
+    try:
+        return f"{float(value):.{digits}f}"
+    except (TypeError, ValueError):
+        return _e(value)
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""
