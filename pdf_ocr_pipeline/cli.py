@@ -1,6 +1,8 @@
 """``pdf-ocr``: run documents through the same Dagster assets without the UI, and print a summary.
 
     pdf-ocr run [PATHS...] [--data-dir DIR] [--pages auto|ocr|text] [--engine tesseract|deepseek-vllm] [--dpi N]
+    pdf-ocr show DOC --page N [--data-dir DIR] [--out FILE.png]
+    pdf-ocr report [--data-dir DIR] [--out report.html]
 
 Exit status: 0 when every document succeeded, 1 when any failed (their errors are in the table), 2 for bad
 usage, 3 when a dependency is missing.
@@ -49,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--engine", choices=["tesseract", "deepseek-vllm"], help="OCR engine (default tesseract)")
     run.add_argument("--dpi", type=int, help="rendering resolution (default 200)")
     run.add_argument("--workers", type=int, help="OCR workers (default: one per core)")
+    from .cli_views import add_report_parser, add_show_parser
+
+    add_show_parser(sub)
+    add_report_parser(sub)
     return parser
 
 
@@ -177,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command in ("show", "report"):
+            return args.func(args)
     except PipelineError as e:
         print(f"pdf-ocr: error: {e}", file=sys.stderr)
         return e.exit_code

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from .assets import PIPELINE_ASSETS
-from .checks import PIPELINE_CHECKS
+from .checks import build_checks
 from .jobs import ocr_documents_job
 from .resources import OcrEngineResource, WarehouseResource
 from .schedules import build_catchup_schedule
@@ -14,7 +14,7 @@ from .settings import Settings
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=PIPELINE_ASSETS,
-        asset_checks=PIPELINE_CHECKS,
+        asset_checks=build_checks(settings.max_fallback_rate),
         jobs=[ocr_documents_job],
         sensors=[build_new_documents_sensor(settings.min_file_age_s, settings.sensor_interval_s,
                                             settings.max_files_per_tick)],

@@ -2,7 +2,8 @@
 # Sets up everything the pipeline needs on a fresh machine, and does nothing when it is already set up:
 #   1. Tesseract's rus and eng language data (apt-get where missing; a clear message where there is no apt-get),
 #   2. a virtual environment in .venv with the package and its pinned dependencies (requirements/constraints.txt).
-# Usage: scripts/setup.sh [--test]   (--test also installs what the tests need)
+# Usage: scripts/setup.sh [--test]   (--test also installs what the tests need: the Python test extra, and
+#        Chromium with its driver and DejaVu fonts for the browser and Cyrillic-drawing tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,18 +18,21 @@ have_langs() {
   return 1
 }
 
+apt_install() {  # apt_install PACKAGE... : install with apt-get (sudo when not root); fails with a message
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+      echo "setup: installing $* needs root: apt-get install $*" >&2; return 1
+    fi
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
 if ! have_langs; then
   if command -v apt-get >/dev/null 2>&1; then
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-      if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-        echo "setup: Tesseract language data is missing and installing it needs root:" >&2
-        echo "       apt-get install tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng" >&2; exit 1
-      fi
-    fi
     echo "setup: installing Tesseract with Russian and English language data (apt-get)" >&2
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng >/dev/null
+    apt_install tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng || exit 1
   elif command -v brew >/dev/null 2>&1; then
     echo "setup: installing Tesseract with language data (Homebrew)" >&2
     brew install tesseract tesseract-lang
@@ -41,6 +45,17 @@ if ! have_langs; then
     exit 1
   fi
   have_langs || { echo "setup: Tesseract language data still not found after installing" >&2; exit 1; }
+fi
+
+
+if [ "$extras" = ".[test]" ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] ||
+                                   [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; }; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Chromium, its driver and DejaVu fonts for the tests (apt-get)" >&2
+    apt_install chromium chromium-driver fonts-dejavu-core
+  else
+    echo "setup: no apt-get: the browser tests will be skipped (install chromium and chromedriver to run them)" >&2
+  fi
 fi
 
 python=""

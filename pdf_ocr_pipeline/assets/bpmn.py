@@ -3,6 +3,7 @@ import dagster as dg
 from ..bpmn.document import clear_stale_files, find_diagrams, model_row
 from ..bpmn.rows import diagram_from_rows, element_rows
 from ..metrics import StageClock, peak_rss_mb, rate
+from ..overlay import page_thumbnail, thumbnail_markdown
 from ..partitions import document_partitions_def
 from ..resources import WarehouseResource
 from ._errors import pipeline_errors
@@ -19,13 +20,15 @@ def bpmn_elements(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     doc_id = context.partition_key
     store = warehouse.warehouse
     path = store.read("raw_pdfs", doc_id, columns=["path"])["path"][0]
-    blocks = {r["page_no"]: r["blocks"] for r in store.iter_rows("ocr_pages", doc_id, columns=["page_no", "blocks"])}
     stats = {"pages": 0, "diagrams": 0, "elements": 0}
 
     def pages():
-        for row in store.iter_rows("rendered_pages", doc_id, columns=["page_no", "png", "dpi"]):
+        # Both tables are in page order: walk them side by side, one row group at a time (memory stays flat).
+        words = store.iter_rows("ocr_pages", doc_id, columns=["page_no", "blocks"])
+        for row, text in zip(store.iter_rows("rendered_pages", doc_id, columns=["page_no", "png", "dpi"]), words):
             stats["pages"] += 1
-            yield {**row, "blocks": blocks.get(row["page_no"])}
+            assert row["page_no"] == text["page_no"], "rendered_pages and ocr_pages disagree on page order"
+            yield {**row, "blocks": text["blocks"]}
 
     def rows():
         for diagram in find_diagrams(path, pages()):
@@ -68,11 +71,16 @@ def bpmn_models(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         store.write("bpmn_models", doc_id, rows)
         clear_stale_files(folder, {folder / f"page-{r['page_no']}.bpmn" for r in rows})
     invalid = [r["page_no"] for r in rows if not r["xml_valid"]]
+    metadata = {"diagrams": len(rows), "shapes": sum(r["shapes"] for r in rows),
+                "flows": sum(r["flows"] for r in rows), "seconds": clock.seconds, "peak_rss_mb": peak_rss_mb(),
+                "pages": len(rows), "engine": "bpmn", "folder": dg.MetadataValue.path(str(folder)),
+                "dagster/row_count": len(rows)}
+    if rows:  # the first diagram page with its elements drawn, shown by the UI under "Show Markdown"
+        thumbnail = page_thumbnail(store.root.parent, doc_id, rows[0]["page_no"])
+        if thumbnail:
+            metadata["overlay"] = dg.MetadataValue.md(thumbnail_markdown(thumbnail))
     return dg.MaterializeResult(
-        metadata={"diagrams": len(rows), "shapes": sum(r["shapes"] for r in rows),
-                  "flows": sum(r["flows"] for r in rows), "seconds": clock.seconds, "peak_rss_mb": peak_rss_mb(),
-                  "pages": len(rows), "engine": "bpmn", "folder": dg.MetadataValue.path(str(folder)),
-                  "dagster/row_count": len(rows)},
+        metadata=metadata,
         check_results=[dg.AssetCheckResult(check_name="bpmn_xml_valid", passed=not invalid,
                                            metadata={"invalid_pages": str(invalid)})],
     )

@@ -2,6 +2,7 @@ import dagster as dg
 
 from ..engines.router import ocr_document
 from ..metrics import StageClock, peak_rss_mb, rate
+from ..overlay import page_thumbnail, thumbnail_markdown
 from ..partitions import document_partitions_def
 from ..resources import OcrEngineResource, WarehouseResource
 from ._errors import TRANSIENT_RETRY, pipeline_errors
@@ -58,4 +59,7 @@ def ocr_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     }
     if busy_share is not None:
         metadata["engine_busy_share"] = busy_share
+    thumbnail = page_thumbnail(store.root.parent, doc_id, 1)
+    if thumbnail:  # the UI shows it under "Show Markdown": page 1 with its OCR blocks
+        metadata["overlay"] = dg.MetadataValue.md(thumbnail_markdown(thumbnail))
     return dg.MaterializeResult(metadata=metadata)
