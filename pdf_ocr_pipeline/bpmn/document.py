@@ -12,7 +12,7 @@ from pathlib import Path
 import pymupdf
 
 from ..engines.base import Block
-from ..pdf.inspect import open_pdf
+from ..pdf.inspect import open_pdf, release_mupdf_store
 from . import extract_diagram, to_bpmn_xml
 from .model import BpmnDiagram
 from .rows import looks_like_prose
@@ -33,7 +33,8 @@ def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict]) -> Iterato
         searched: the raster search is expensive and finds nothing there.
     """
     with open_pdf(pdf_path) as doc:
-        for row in pages:
+        for done, row in enumerate(pages, 1):
+            release_mupdf_store(done)
             page = doc[row["page_no"] - 1]
             words = [Block(**b) for b in row.get("blocks") or ()]
             if looks_like_prose(words, page.rect.width):

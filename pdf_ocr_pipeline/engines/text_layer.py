@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 
 import pymupdf
 
-from ..pdf.inspect import open_pdf
+from ..pdf.inspect import open_pdf, release_mupdf_store
 from ..pdf.text import page_text, page_words
 from .base import Block, OcrPage
 
@@ -21,12 +21,15 @@ class TextLayerEngine:
     def __init__(self, pdf_path: str | os.PathLike, doc_id: str):
         self.doc_id = doc_id
         self._doc = open_pdf(pdf_path)
+        self._reads = 0
 
     def version(self) -> str:
         return f"pymupdf {pymupdf.__version__}"
 
     def read_page(self, page_no: int) -> OcrPage:
         started = time.perf_counter()
+        self._reads += 1
+        release_mupdf_store(self._reads)
         try:
             page = self._doc[page_no - 1]
             blocks = tuple(Block("word", w.text, w.x0, w.y0, w.x1, w.y1, None) for w in page_words(page))
