@@ -269,7 +269,7 @@ def _figure(data_dir: Path, base: Path, doc: str, page_no: int, elements, models
             png = overlay.thumbnail(page["png"], page["width_pt"], page["height_pt"], page["blocks"],
                                     page["elements"], max_side=1000, colours=128)
             alt = f"{doc} page {page_no} with OCR blocks and BPMN elements"
-            img = f'<img src="{overlay.data_uri(png)}" alt="{_e(alt)}" loading="lazy">'
+            img = f'<img src="{overlay.data_uri(png)}" alt="{_e(alt)}">'  # inline data: nothing to defer
             shown = 1
     else:
         img = '<p class="muted">(overlay left out: the report embeds at most a limited number of pages)</p>'

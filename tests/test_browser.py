@@ -236,6 +236,9 @@ def test_html_report_shows_its_images(browser, tmp_path_factory, tmp_path):
     out = write_report(data, tmp_path / "report.html")
     browser.get(out.resolve().as_uri())
     wait_for(browser, lambda d: d.execute_script("return document.readyState") == "complete")
+    # Decoding large inline images can lag behind readyState on a busy machine: wait for every one.
+    wait_for(browser, lambda d: all(i["complete"] and i["width"] for i in loaded_images(d)),
+             message="every report image decoded")
     images = loaded_images(browser)
     assert len(images) == 3, images  # one overlay per document
     assert all(i["complete"] and i["width"] > 0 and i["src"].startswith("data:image/png") for i in images), images
