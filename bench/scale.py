@@ -1,0 +1,86 @@
+"""Scale: peak memory against page count, throughput, Dagster's overhead and the OCR engine's busy share.
+
+    .venv/bin/python bench/scale.py --kind text --pages 50 2000
+    .venv/bin/python bench/scale.py --kind scan --pages 50 500
+
+Builds a document of N pages (``text``: pages of the Russian GOST report repeated, read from the text layer;
+``scan``: a scanned page repeated, each copy slightly different so the OCR cache never hits), runs
+``pdf-ocr run`` on it in a fresh process, and reports the process's peak resident memory (from the kernel's
+rusage of the child), wall time, pages/s end to end, the stages' own seconds against the run's wall time (the
+rest is Dagster and process start-up), and the OCR workers' busy share of the OCR stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+import pymupdf
+
+ROOT = Path(__file__).parents[1]
+TEXT_SOURCE = ROOT / "data/input/Отчёт по лабораторной работе (ГОСТ 7.32).pdf"
+SCAN_SOURCE = ROOT / "tests/fixtures/linn.pdf"
+
+
+def build(kind: str, pages: int, path: Path) -> None:
+    doc = pymupdf.open()
+    if kind == "text":
+        src = pymupdf.open(TEXT_SOURCE)
+        while doc.page_count < pages:
+            doc.insert_pdf(src, to_page=min(src.page_count, pages - doc.page_count) - 1)
+    else:
+        pix = pymupdf.open(SCAN_SOURCE)[0].get_pixmap(dpi=150, colorspace=pymupdf.csGRAY)
+        jpeg = pix.tobytes("jpeg", jpg_quality=80)
+        for i in range(pages):
+            page = doc.new_page(width=612 - i % 40, height=792 - i // 40)  # each size once: no cache hits
+            page.insert_image(page.rect, stream=jpeg, keep_proportion=False)
+    doc.save(path, garbage=1, deflate=True)
+
+
+def run(pdf: Path, data: Path, extra: list[str]) -> dict:
+    exe = str(Path(sys.executable).parent / "pdf-ocr")
+    started = time.perf_counter()
+    proc = subprocess.Popen([exe, "run", str(pdf), "--data-dir", str(data), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    out = proc.stdout.read().decode()
+    if status != 0:
+        raise SystemExit(f"pdf-ocr failed:\n{out}")
+    metrics = pl.read_parquet(data / "warehouse" / "run_metrics" / "*.parquet")
+    stage_seconds = metrics["seconds"].sum()
+    ocr = metrics.filter(pl.col("stage") == "ocr_pages").row(0, named=True)
+    return {"peak_rss_mb": usage.ru_maxrss / 1024, "wall_s": wall, "stage_s": stage_seconds,
+            "busy": ocr["engine_busy_share"], "stages": dict(zip(metrics["stage"], metrics["seconds"])),
+            "rss": dict(zip(metrics["stage"], metrics["peak_rss_mb"]))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kind", choices=["text", "scan"], default="text")
+    parser.add_argument("--pages", type=int, nargs="+", default=[50, 2000])
+    parser.add_argument("--dpi", type=int, default=200)
+    args = parser.parse_args()
+    extra = ["--pages", "auto", "--dpi", str(args.dpi)]
+    print(f"{'kind':5s} {'pages':>6s} {'peak RSS MiB':>12s} {'wall s':>8s} {'pages/s':>8s} {'outside stages':>15s} "
+          f"{'OCR busy':>9s}  per stage: seconds / peak RSS so far")
+    for n in args.pages:
+        with tempfile.TemporaryDirectory() as tmp:
+            pdf = Path(tmp) / f"{args.kind}-{n}.pdf"
+            build(args.kind, n, pdf)
+            r = run(pdf, Path(tmp) / "data", extra)
+            outside = 1 - r["stage_s"] / r["wall_s"]
+            busy = f"{r['busy']:.2f}" if r["busy"] is not None else "-"
+            stages = ", ".join(f"{k} {v:.1f} s/{r['rss'][k]:.0f} MiB" for k, v in r["stages"].items())
+            print(f"{args.kind:5s} {n:6d} {r['peak_rss_mb']:12.0f} {r['wall_s']:8.1f} {n / r['wall_s']:8.1f} "
+                  f"{outside:15.1%} {busy:>9s}  {stages}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
