@@ -19,6 +19,15 @@ from .rows import looks_like_prose
 
 #: Below this resolution a rendered page is a preview; the raster path renders the page itself instead.
 MIN_RASTER_DPI = 100
+#: A diagram needs graphics: a raster image (scan, picture) or at least this many vector drawing commands.
+MIN_DRAWINGS = 10
+
+
+def has_graphics(page: pymupdf.Page) -> bool:
+    """Whether a page holds anything a diagram could be drawn with: an image, or enough vector drawings."""
+    if page.get_images(full=False):
+        return True
+    return len(page.get_cdrawings()) >= MIN_DRAWINGS
 
 
 def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict]) -> Iterator[BpmnDiagram]:
@@ -29,13 +38,15 @@ def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict]) -> Iterato
         pages: per page, a dict with ``page_no``, ``png``, ``dpi`` (``rendered_pages``) and ``blocks``
             (``ocr_pages``: the words of the page, from its text layer or OCR), consumed lazily.
     Yields:
-        One ``BpmnDiagram`` per diagram page, in page order. Prose pages (most words in long lines) are not
-        searched: the raster search is expensive and finds nothing there.
+        One ``BpmnDiagram`` per diagram page, in page order. Pages without graphics, and prose pages (most words
+        in long lines), are not searched: the raster search is expensive and finds nothing there.
     """
     with open_pdf(pdf_path) as doc:
         for done, row in enumerate(pages, 1):
             release_mupdf_store(done)
             page = doc[row["page_no"] - 1]
+            if not has_graphics(page):
+                continue
             words = [Block(**b) for b in row.get("blocks") or ()]
             if looks_like_prose(words, page.rect.width):
                 continue
