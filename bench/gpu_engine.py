@@ -1,0 +1,368 @@
+"""GPU benchmark: our DeepSeek-OCR engine path against one plain ``LLM.generate`` over the same pages.
+
+Runs on the lent GPU machine with the kit of ``shared/gpu`` (vLLM 0.26.0, DeepSeek-OCR's architecture with
+dummy weights): 1024 output tokens forced per page (``ignore_eos``), n-gram filter on, synthetic A4 pages at
+150 dpi made with PIL (no pymupdf needed). Every phase runs in its own process (one vLLM per GPU at a time)
+and prints one JSON line; the driver writes them all to ``--out``/results.jsonl and a table at the end.
+
+    python3 bench/gpu_engine.py --model /tmp/gpu/payload/model --out $OUT --phases selftest,engine-base,vanilla
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+WORDS = ("process order invoice customer approve reject gateway task event lane pool data report annual "
+         "отчёт заявка клиент согласование договор проверка платёж склад доставка документ").split()
+PAGES_DIR = Path("/tmp/bench_pages")
+
+
+def make_page(i: int) -> bytes:
+    """A synthetic 150 dpi A4 page (1240 x 1754) of text lines and a table-like grid; unique per ``i``."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    rnd = random.Random(i)
+    img = Image.new("RGB", (1240, 1754), "white")
+    d = ImageDraw.Draw(img)
+    try:
+        font = ImageFont.load_default(size=22)
+    except TypeError:
+        font = ImageFont.load_default()
+    d.text((100, 80), f"Page {i} — {rnd.choice(WORDS).title()} {rnd.randint(1000, 9999)}", fill="black", font=font)
+    y = 150
+    while y < 1600:
+        if rnd.random() < 0.1:
+            for r in range(4):
+                for c in range(4):
+                    d.rectangle((100 + c * 260, y + r * 40, 360 + c * 260, y + 40 + r * 40), outline="black")
+                    d.text((110 + c * 260, y + 8 + r * 40), rnd.choice(WORDS), fill="black", font=font)
+            y += 180
+        else:
+            d.text((100, y), " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(6, 11))), fill="black", font=font)
+            y += 34
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def ensure_pages(n: int) -> list[Path]:
+    PAGES_DIR.mkdir(exist_ok=True)
+    missing = [i for i in range(n) if not (PAGES_DIR / f"{i:05d}.png").exists()]
+    with ProcessPoolExecutor(min(16, os.cpu_count() or 4)) as pool:
+        for i, png in zip(missing, pool.map(make_page, missing)):
+            (PAGES_DIR / f"{i:05d}.png").write_bytes(png)
+    return [PAGES_DIR / f"{i:05d}.png" for i in range(n)]
+
+
+def page_images(n: int):
+    from pdf_ocr_pipeline.engines.base import PageImage
+
+    return [PageImage("bench", i + 1, p.read_bytes(), 150.0, 595.0, 842.0) for i, p in enumerate(ensure_pages(n))]
+
+
+def gpu_name() -> str:
+    try:
+        return subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                              text=True, timeout=20).stdout.strip().replace("\n", " + ")
+    except Exception:
+        return "?"
+
+
+def timed_front_end(llm) -> list[float]:
+    """Accumulate the time spent adding requests (vLLM's front end: image processing, tokenizing)."""
+    acc = [0.0]
+    eng = llm.llm_engine
+    orig = eng.add_request
+
+    def add_request(*a, **k):
+        t = time.perf_counter()
+        try:
+            return orig(*a, **k)
+        finally:
+            acc[0] += time.perf_counter() - t
+
+    eng.add_request = add_request
+    render = getattr(llm, "_preprocess_cmpl_one", None)
+    if callable(render):
+        def preprocess(*a, **k):
+            t = time.perf_counter()
+            try:
+                return render(*a, **k)
+            finally:
+                acc[0] += time.perf_counter() - t
+        llm._preprocess_cmpl_one = preprocess
+    return acc
+
+
+# ---------------------------------------------------------------- phases (each in its own process)
+
+def phase_selftest(args) -> dict:
+    """Our batched n-gram filter bans exactly what vLLM's per-request one bans, on random histories."""
+    import torch
+    from vllm import SamplingParams
+    from vllm.model_executor.models.deepseek_ocr import NoRepeatNGramLogitsProcessor
+    from vllm.v1.sample.logits_processor import BatchUpdate
+
+    from pdf_ocr_pipeline.engines.ngram_filter import BatchedNGramLogitsProcessor
+
+    rnd = random.Random(0)
+    dev = torch.device("cuda")
+    proc = BatchedNGramLogitsProcessor(None, dev, False)
+    B, V, mismatches, banned_total = 64, 512, 0, 0
+    outs = [[] for _ in range(B)]
+    params = [SamplingParams(extra_args={"ngram_size": rnd.choice([3, 5, 30]), "window_size": rnd.choice([20, 90]),
+                                         "whitelist_token_ids": [7, 8]}) for _ in range(B)]
+    proc.update_state(BatchUpdate(B, [], [(i, params[i], None, outs[i]) for i in range(B)], []))
+    for step in range(300):
+        for i, o in enumerate(outs):  # loops: repeat an earlier stretch often, so n-grams do repeat
+            o.append(o[-rnd.randint(1, min(12, len(o)))] if o and rnd.random() < 0.7 else rnd.randrange(16))
+        logits = torch.zeros(B, V, device=dev)
+        got = proc.apply(logits.clone()).isinf().cpu()
+        for i in range(B):
+            ex = params[i].extra_args
+            ref = NoRepeatNGramLogitsProcessor(ex["ngram_size"], ex["window_size"], set(ex["whitelist_token_ids"]))
+            want = ref(list(outs[i]), torch.zeros(V)).isinf()
+            mismatches += int((want != got[i]).any())
+            banned_total += int(want.sum())
+    return {"phase": "selftest", "ok": mismatches == 0, "mismatched_rows": mismatches, "banned": banned_total}
+
+
+def _vanilla_llm(args, max_num_seqs):
+    from vllm import LLM
+
+    return LLM(model=args.model, load_format="dummy", enable_prefix_caching=False, mm_processor_cache_gb=0,
+               logits_processors=["vllm.model_executor.models.deepseek_ocr:NGramPerReqLogitsProcessor"],
+               max_model_len=8192, max_num_seqs=max_num_seqs, gpu_memory_utilization=0.9,
+               limit_mm_per_prompt={"image": 1})
+
+
+def phase_vanilla(args) -> dict:
+    """The baseline: vLLM's stock DeepSeek-OCR recipe, every page in one ``LLM.generate``."""
+    from PIL import Image
+    from vllm import SamplingParams
+
+    t0 = time.perf_counter()
+    llm = _vanilla_llm(args, 256)
+    load_s = time.perf_counter() - t0
+    imgs = [Image.open(p).convert("RGB") for p in ensure_pages(args.pages)]
+    prompt = "<image>\n<|grounding|>Convert the document to markdown."
+    extra = {"ngram_size": 30, "window_size": 90, "whitelist_token_ids": [128821, 128822]}
+
+    def sp(n):
+        return SamplingParams(temperature=0.0, max_tokens=n, ignore_eos=True, skip_special_tokens=False,
+                              extra_args=extra)
+
+    llm.generate([{"prompt": prompt, "multi_modal_data": {"image": im}} for im in imgs[:8]], sp(16), use_tqdm=False)
+    res = {"phase": "vanilla", "load_s": round(load_s, 1), "pages": len(imgs)}
+    for label, n in (("prefill", 1), ("full", 1024)):
+        fe = timed_front_end(llm)
+        t = time.perf_counter()
+        outs = llm.generate([{"prompt": prompt, "multi_modal_data": {"image": im}} for im in imgs], sp(n),
+                            use_tqdm=False)
+        wall = time.perf_counter() - t
+        res[label] = {"wall_s": round(wall, 2), "pages_per_s": round(len(imgs) / wall, 2),
+                      "front_end_s": round(fe[0], 2),
+                      "tokens_out": sum(len(o.outputs[0].token_ids) for o in outs),
+                      "prompt_tokens": len(outs[0].prompt_token_ids)}
+        res[label]["tokens_out_per_s"] = round(res[label]["tokens_out"] / wall)
+    return res
+
+
+def phase_engine(args, resolution: str) -> dict:
+    """Our engine path: in-process transport, pages prepared in worker processes, batched n-gram filter."""
+    from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, DeepSeekVllmOptions
+
+    common = dict(model=args.model, transport="in-process", resolution=resolution, load_format="dummy",
+                  ignore_eos=True, max_retries=0, fallback="none", concurrency=args.concurrency,
+                  max_num_seqs=args.concurrency, prep_workers=args.prep_workers, ngram_impl=args.ngram_impl,
+                  gpu_memory_utilization=0.9)
+    t0 = time.perf_counter()
+    engine = DeepSeekVllmEngine(DeepSeekVllmOptions(max_tokens=1024, **common))
+    load_s = time.perf_counter() - t0
+    pages = page_images(max(args.pages, args.engine_pages))
+    fe = timed_front_end(engine.transport.llm)
+    list(engine.ocr_pages(pages[:16]))
+    res = {"phase": f"engine-{resolution}", "load_s": round(load_s, 1), "ngram_impl": args.ngram_impl,
+           "concurrency": args.concurrency}
+    prefill = DeepSeekVllmEngine(DeepSeekVllmOptions(max_tokens=16, **common), llm=engine.transport.llm)
+    runs = [("prefill", prefill, args.pages), ("full", engine, args.pages)]
+    if args.engine_pages > args.pages:
+        runs.append((f"full{args.engine_pages}", engine, args.engine_pages))
+    for label, eng, n in runs:
+        fe[0] = 0.0
+        t = time.perf_counter()
+        out = list(eng.ocr_pages(pages[:n]))
+        wall = time.perf_counter() - t
+        m = eng.run_metrics()
+        res[label] = {"pages": n, "wall_s": round(wall, 2), "pages_per_s": round(n / wall, 2),
+                      "front_end_s": round(fe[0], 2), "prep_s_workers": m["prep_s"],
+                      "first_page_s": m["first_page_s"], "tokens_out": m["tokens_out"],
+                      "tokens_out_per_s": round(m["tokens_out"] / wall), "prompt_tokens": out[0].tokens_in,
+                      "errors": sum(p.error is not None for p in out), "gpu_memory_used_mb": m["gpu_memory_used_mb"]}
+    return res
+
+
+def _install_plugin_entry_point() -> None:
+    """On the GPU box the package is on PYTHONPATH, not installed: declare our vLLM plugin by hand."""
+    site = next((p for p in sys.path if p.rstrip("/").endswith("/tmp/site")), None) or "/tmp/site"
+    d = Path(site) / "pdf_ocr_vllm_plugin-0.0.dist-info"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "METADATA").write_text("Metadata-Version: 2.1\nName: pdf-ocr-vllm-plugin\nVersion: 0.0\n")
+    (d / "entry_points.txt").write_text(
+        "[vllm.general_plugins]\npdf_ocr_deepseek = pdf_ocr_pipeline.engines.vllm_plugin:register\n")
+
+
+def phase_server(args) -> dict:
+    """``pdf-ocr serve``'s command on each GPU, our server transport spreading pages over them."""
+    import httpx
+
+    from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, DeepSeekVllmOptions
+    from pdf_ocr_pipeline.engines.vllm_server import ServeOptions, serve_command, serve_env
+
+    _install_plugin_entry_point()
+    gpus, k = args.gpus, args.servers_per_gpu
+    procs, urls = [], []
+    log_dir = Path(args.out)
+    t0 = time.perf_counter()
+    res = {"phase": f"server-{args.resolution}-{gpus}gpu-{k}per", "api_servers": args.api_servers}
+
+    def wait_ready(u):
+        while True:
+            try:
+                if httpx.get(f"{u}/v1/models", timeout=2).status_code == 200:
+                    return
+            except Exception:
+                pass
+            if time.perf_counter() - t0 > args.server_wait_s or any(p.poll() is not None for p in procs):
+                raise RuntimeError(f"server {u} did not start")
+            time.sleep(1)
+
+    try:
+        # servers sharing a GPU start one after another (each sizes its KV cache from the free memory)
+        for j in range(k):
+            started = []
+            for g in range(gpus):
+                port = 8100 + g * 10 + j
+                so = ServeOptions(model=args.model, served_model_name="deepseek-ocr", port=port,
+                                  load_format="dummy", resolution=args.resolution,
+                                  max_num_seqs=max(64, args.concurrency // k),
+                                  gpu_memory_utilization=round(0.9 / k - 0.005, 3), api_server_count=args.api_servers,
+                                  ngram_impl=args.ngram_impl)
+                env = serve_env(so) | {"CUDA_VISIBLE_DEVICES": str(g)}
+                log = open(log_dir / f"server{g}-{j}.log", "w") if j == 0 else subprocess.DEVNULL
+                procs.append(subprocess.Popen(serve_command(so), env=env, stdout=log, stderr=subprocess.STDOUT,
+                                              start_new_session=True))
+                started.append(f"http://127.0.0.1:{port}")
+            for u in started:
+                wait_ready(u)
+            urls += started
+        res["load_s"] = round(time.perf_counter() - t0, 1)
+        pages = page_images(args.engine_pages * gpus)
+        first_gpu = [u for u in urls if u.startswith("http://127.0.0.1:810")]
+        runs = [(first_gpu, args.engine_pages)] + ([(urls, args.engine_pages * gpus)] if gpus > 1 else [])
+        for use, n in runs:
+            opts = DeepSeekVllmOptions(model=args.model, served_model_name="deepseek-ocr", transport="server",
+                                       server_urls=tuple(use), resolution=args.resolution, ignore_eos=True,
+                                       max_tokens=1024, max_retries=0, fallback="none",
+                                       concurrency=max(64, args.concurrency // k), prep_workers=args.prep_workers)
+            eng = DeepSeekVllmEngine(opts)
+            list(eng.ocr_pages(pages[:8]))
+            t = time.perf_counter()
+            out = list(eng.ocr_pages(pages[:n]))
+            wall = time.perf_counter() - t
+            m = eng.run_metrics()
+            res[f"{len(use)}servers"] = {"pages": n, "wall_s": round(wall, 2), "pages_per_s": round(n / wall, 2),
+                                   "first_page_s": m["first_page_s"], "tokens_out_per_s": round(m["tokens_out"] / wall),
+                                   "prompt_tokens": out[0].tokens_in, "errors": sum(p.error is not None for p in out),
+                                   "first_error": next((p.error for p in out if p.error), None)}
+            eng.close()
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, 15)
+            except Exception:
+                pass
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except Exception:
+                os.killpg(p.pid, 9)
+    return res
+
+
+def run_phase(args) -> dict:
+    if args.phase == "selftest":
+        return phase_selftest(args)
+    if args.phase == "vanilla":
+        return phase_vanilla(args)
+    if args.phase.startswith("engine-"):
+        return phase_engine(args, args.phase.split("-", 1)[1])
+    if args.phase == "server":
+        return phase_server(args)
+    raise SystemExit(f"unknown phase {args.phase}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--out", default=".")
+    ap.add_argument("--phases", default="selftest,engine-base,vanilla")
+    ap.add_argument("--phase")
+    ap.add_argument("--pages", type=int, default=256)
+    ap.add_argument("--engine-pages", type=int, default=512)
+    ap.add_argument("--concurrency", type=int, default=512)
+    ap.add_argument("--prep-workers", type=int, default=8)
+    ap.add_argument("--ngram-impl", default="batched")
+    ap.add_argument("--resolution", default="base")
+    ap.add_argument("--gpus", type=int, default=1)
+    ap.add_argument("--api-servers", type=int, default=4)
+    ap.add_argument("--servers-per-gpu", type=int, default=1)
+    ap.add_argument("--server-wait-s", type=float, default=300)
+    ap.add_argument("--budget-s", type=float, default=570)
+    args = ap.parse_args()
+    if args.phase:
+        print("RESULT " + json.dumps(run_phase(args)), flush=True)
+        return
+    start = time.perf_counter()
+    _install_plugin_entry_point()
+    ensure_pages(max(args.pages, args.engine_pages * args.gpus))
+    out = Path(args.out)
+    header = {"card": gpu_name(), "date": time.strftime("%Y-%m-%d"), "args": vars(args)}
+    print(json.dumps(header), flush=True)
+    with open(out / "results.jsonl", "a") as f:
+        f.write(json.dumps(header) + "\n")
+    for phase in args.phases.split(","):
+        left = args.budget_s - (time.perf_counter() - start)
+        if left < 60:
+            print(f"skip {phase}: {left:.0f} s left", flush=True)
+            continue
+        cmd = [sys.executable, __file__, *sys.argv[1:], "--phase", phase]
+        t = time.perf_counter()
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=left - 10)
+            lines = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
+            res = json.loads(lines[-1][7:]) if lines else {"phase": phase, "failed": p.returncode,
+                                                           "tail": p.stderr[-3000:]}
+            (out / f"{phase}.log").write_text(p.stdout[-200000:] + "\n---stderr---\n" + p.stderr[-400000:])
+        except subprocess.TimeoutExpired as e:
+            res = {"phase": phase, "timeout": True}
+            (out / f"{phase}.log").write_text(str(e.stdout)[-100000:] + str(e.stderr)[-100000:])
+        res["phase_s"] = round(time.perf_counter() - t, 1)
+        print(json.dumps(res), flush=True)
+        with open(out / "results.jsonl", "a") as f:
+            f.write(json.dumps(res) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""DeepSeek-OCR's resolution modes for vLLM, which hard-codes "Gundam" (1024 global view + 640 tiles).
+
+vLLM 0.26 fixes ``IMAGE_SIZE = 640`` and ``CROP_MODE = True`` as module constants
+(``vllm/model_executor/models/deepseek_ocr.py``; its TODO says "expose as mm_kwargs"). The "base" mode
+(one 1024 x 1024 view, 273 image tokens instead of up to 903) is what the users ran before vLLM; it needs those
+constants changed in EVERY vLLM process that prepares images or sizes the encoder budget: the front end (the
+``LLM`` process, or each API server) and the engine core. Hence a vLLM general plugin:
+
+    [project.entry-points."vllm.general_plugins"]
+    pdf_ocr_deepseek = "pdf_ocr_pipeline.engines.vllm_plugin:register"
+
+``register`` reads ``PDF_OCR_DEEPSEEK_RESOLUTION`` (set by ``pdf-ocr serve`` and by the in-process transport)
+and does nothing unless it says ``base``. Runs inside vLLM's processes only; imports vLLM lazily.
+"""
+
+from __future__ import annotations
+
+import os
+
+ENV = "PDF_OCR_DEEPSEEK_RESOLUTION"
+RESOLUTIONS = ("gundam", "base")
+BASE_SIZE = 1024
+
+
+def apply_resolution(mode: str) -> None:
+    """Switch vLLM's DeepSeek-OCR processor to ``mode`` in this process (``gundam`` leaves vLLM as it is).
+
+    Raises:
+        ValueError: unknown mode.
+    """
+    if mode not in RESOLUTIONS:
+        raise ValueError(f"unknown resolution {mode!r}; choose one of {', '.join(RESOLUTIONS)}")
+    if mode == "gundam":
+        return
+    from vllm.model_executor.models import deepseek_ocr as model
+    from vllm.transformers_utils.processors import deepseek_ocr as processor
+
+    model.IMAGE_SIZE = BASE_SIZE  # no tiles: the processor resizes to IMAGE_SIZE (our images already are)
+    model.CROP_MODE = False  # token count and processor config read these at call time
+    cls = processor.DeepseekOCRProcessor
+    cls.__call__.__kwdefaults__["crop_mode"] = False
+    cls.process_one.__defaults__ = (False,)
+
+
+def register() -> None:
+    """vLLM general-plugin hook: apply the resolution named in ``PDF_OCR_DEEPSEEK_RESOLUTION``."""
+    mode = os.environ.get(ENV, "").strip().lower()
+    if mode:
+        apply_resolution(mode)
