@@ -3,6 +3,7 @@
     pdf-ocr run [PATHS...] [--data-dir DIR] [--pages auto|ocr|text] [--engine tesseract|deepseek-vllm] [--dpi N]
     pdf-ocr show DOC --page N [--data-dir DIR] [--out FILE.png]
     pdf-ocr report [--data-dir DIR] [--out report.html]
+    pdf-ocr serve [--model M] [--port N] [--gpu-memory-utilization F] [--max-num-seqs N]
 
 Exit status: 0 when every document succeeded, 1 when any failed (their errors are in the table), 2 for bad
 usage, 3 when a dependency is missing.
@@ -51,6 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--engine", choices=["tesseract", "deepseek-vllm"], help="OCR engine (default tesseract)")
     run.add_argument("--dpi", type=int, help="rendering resolution (default 200)")
     run.add_argument("--workers", type=int, help="OCR workers (default: one per core)")
+    serve = sub.add_parser("serve", help="start a vLLM server with the DeepSeek-OCR recipe (needs the gpu extra)")
+    serve.add_argument("--model", default=None, help="local folder or hub name (default deepseek-ai/DeepSeek-OCR)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1 only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--gpu-memory-utilization", type=float, default=0.9, help="share of GPU memory for vLLM")
+    serve.add_argument("--max-num-seqs", type=int, default=512, help="pages decoded at once")
+    serve.add_argument("--api-server-count", type=int, default=4, help="front-end processes (image preprocessing)")
+    serve.add_argument("--resolution", choices=["base", "gundam"], default="base")
+    serve.add_argument("--print-command", action="store_true", help="print the vllm command line and exit")
     from .cli_views import add_report_parser, add_show_parser
 
     add_show_parser(sub)
@@ -169,12 +179,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         from .engines.tesseract import find_tessdata
 
         find_tessdata(settings.tessdata_dir, settings.languages)
+    elif settings.vllm_transport == "server":  # ... or when no vLLM server answers (runs would retry for minutes)
+        from .engines.vllm_transport import ServerTransport
+
+        probe = ServerTransport(list(settings.vllm_urls), settings.model, concurrency=1, timeout_s=10)
+        try:
+            probe.health()
+        finally:
+            probe.close()
     summaries = run_documents(settings, files)
     print(format_table(summaries))
     print(f"\nParquet tables: {settings.warehouse_dir}/<asset>/<document>.parquet (assets: raw_pdfs, "
           f"rendered_pages, ocr_pages, bpmn_elements, bpmn_models, run_metrics)")
     print(f"BPMN 2.0 XML:   {settings.warehouse_dir}/bpmn/<document>/page-<n>.bpmn (opens in bpmn.io, Camunda Modeler)")
     return 0 if all(s.ok for s in summaries) and not problems else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .engines.vllm_server import ServeOptions, run_server, serve_command
+
+    options = ServeOptions(model=args.model or Settings.from_env().model, host=args.host, port=args.port,
+                           gpu_memory_utilization=args.gpu_memory_utilization, max_num_seqs=args.max_num_seqs,
+                           api_server_count=args.api_server_count, resolution=args.resolution)
+    if args.print_command:
+        print(" ".join(serve_command(options)))
+        return 0
+    return run_server(options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command in ("show", "report"):
             return args.func(args)
+        if args.command == "serve":
+            return cmd_serve(args)
     except PipelineError as e:
         print(f"pdf-ocr: error: {e}", file=sys.stderr)
         return e.exit_code

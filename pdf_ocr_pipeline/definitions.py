@@ -26,6 +26,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 engine=settings.engine, pages=settings.pages, dpi=settings.dpi, preview_dpi=settings.preview_dpi, max_pixels=settings.max_pixels,
                 max_pages=settings.max_pages, page_timeout_s=settings.page_timeout_s,
                 languages=settings.languages, tessdata_dir=settings.tessdata_dir, workers=settings.workers,
+                model=settings.model, transport=settings.vllm_transport, server_urls=list(settings.vllm_urls),
+                concurrency=settings.vllm_concurrency,
             ),
         },
     )

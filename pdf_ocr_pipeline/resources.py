@@ -49,16 +49,41 @@ class OcrEngineResource(dg.ConfigurableResource):
     max_pixels: int = Field(40_000_000, ge=100_000)
     max_pages: int = Field(10_000, ge=1, description="documents with more pages are refused")
     page_timeout_s: float = Field(300, gt=0)
-    languages: str = "rus+eng"
+    languages: str = Field("rus+eng", description="Tesseract languages (also the GPU engine's fallback)")
     tessdata_dir: Optional[str] = None
-    workers: int = Field(0, ge=0, description="0 = one per core")
+    workers: int = Field(0, ge=0, description="Tesseract workers; 0 = one per core")
+    # The GPU engine: DeepSeek-OCR on vLLM (see engines/deepseek_vllm.py for every option).
+    model: str = Field("deepseek-ai/DeepSeek-OCR", description="local folder or hub name")
+    transport: Literal["server", "in-process"] = Field(
+        "server", description="server: send pages to `pdf-ocr serve` (the model loads once for every run); "
+                              "in-process: load vLLM inside the run")
+    server_urls: list[str] = Field(["http://127.0.0.1:8000"], description="vLLM servers; pages spread over all")
+    resolution: Literal["base", "gundam"] = "base"
+    max_tokens: int = Field(4096, ge=16, le=8192)
+    concurrency: int = Field(256, ge=1, le=4096, description="pages in flight per server")
+    max_retries: int = Field(2, ge=0, le=5, description="retries of a runaway page before the Tesseract fallback")
+    gpu_memory_utilization: float = Field(0.9, ge=0.05, le=0.99, description="in-process transport only")
     _engine: Optional[OcrEngine] = PrivateAttr(default=None)
 
+    def engine_options(self) -> dict:
+        """The chosen engine's own options, from this resource's fields."""
+        if self.engine == "deepseek-vllm":
+            return {"model": self.model, "transport": self.transport, "server_urls": tuple(self.server_urls),
+                    "resolution": self.resolution, "max_tokens": self.max_tokens, "concurrency": self.concurrency,
+                    "max_retries": self.max_retries, "gpu_memory_utilization": self.gpu_memory_utilization,
+                    "tesseract_languages": self.languages}
+        return {"languages": self.languages, "tessdata_dir": self.tessdata_dir, "workers": self.workers,
+                "page_timeout_s": self.page_timeout_s}
+
     def get_engine(self) -> OcrEngine:
+        """The engine, built on first use (a vLLM server is health-checked then) and kept for the process.
+
+        Raises:
+            EngineUnavailableError: no vLLM server answers.
+            MissingDependencyError: Tesseract's language data or vLLM is missing.
+        """
         if self._engine is None:
-            options = {"languages": self.languages, "tessdata_dir": self.tessdata_dir, "workers": self.workers,
-                       "page_timeout_s": self.page_timeout_s}
-            self._engine = make_engine(self.engine, options)
+            self._engine = make_engine(self.engine, self.engine_options())
         return self._engine
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

@@ -111,6 +111,7 @@ RUN_METRICS = pa.schema(
         _f("tokens_per_s", pa.float64(), "output tokens per second (model engines)"),
         _f("engine_busy_share", pa.float64(), "share of the stage's wall time the OCR workers were busy, 0..1"),
         _f("peak_rss_mb", pa.float64(), "peak resident memory of the process that ran the stage, MiB"),
+        _f("gpu_memory_mb", pa.float64(), "GPU memory in use on the host after the stage, MiB (GPU engine)"),
         _f("engine", pa.string(), "OCR engine (ocr_pages) or library (other stages)"),
         _f("recorded_at", pa.timestamp("us", tz="UTC"), "when the stage finished"),
     ]

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PagePolicy = Literal["auto", "ocr", "text"]
 EngineName = Literal["tesseract", "deepseek-vllm"]
@@ -30,6 +30,10 @@ class Settings(BaseModel):
     max_pages: int = Field(10_000, ge=1, description="documents with more pages are refused with a clear error")
     page_timeout_s: float = Field(300, gt=0, description="an OCR engine gives up on a page after this long")
     languages: str = "rus+eng"
+    model: str = Field("deepseek-ai/DeepSeek-OCR", description="the GPU engine's model: local folder or hub name")
+    vllm_transport: Literal["server", "in-process"] = "server"
+    vllm_urls: tuple[str, ...] = ("http://127.0.0.1:8000",)
+    vllm_concurrency: int = Field(256, ge=1, le=4096)
     tessdata_dir: str | None = None
     workers: int = Field(0, ge=0, description="OCR workers; 0 = one per core")
     sensor_interval_s: int = Field(15, ge=1)
@@ -37,6 +41,11 @@ class Settings(BaseModel):
     max_files_per_tick: int = Field(500, ge=1, description="new files a sensor tick takes on; the rest wait")
     catchup_cron: str = "0 * * * *"
     max_fallback_rate: float = Field(0.05, ge=0, le=1)
+
+    @field_validator("vllm_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, v):
+        return tuple(u.strip() for u in v.split(",") if u.strip()) if isinstance(v, str) else v
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

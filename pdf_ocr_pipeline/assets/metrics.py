@@ -40,6 +40,7 @@ def run_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
             "failures": int(_value(md, "failures", 0) or (1 if _value(md, "error") else 0)),
             "seconds": seconds, "pages_per_s": pages / seconds if seconds else 0.0,
             "tokens_out": tokens, "tokens_per_s": tokens / seconds if seconds else 0.0,
+            "gpu_memory_mb": _value(md, "gpu_memory_used_mb"),
             "peak_rss_mb": _value(md, "peak_rss_mb"), "engine": _value(md, "engine", "pymupdf"),
             "recorded_at": datetime.fromtimestamp(record.timestamp, tz=timezone.utc),
         })

@@ -14,7 +14,7 @@ RENDERED_COLUMNS = ["page_no", "png", "dpi", "width_pt", "height_pt", "image_sha
     partitions_def=document_partitions_def,
     deps=["rendered_pages"],
     group_name="ocr",
-    kinds={"tesseract", "parquet"},
+    kinds={"tesseract", "vllm", "parquet"},
     pool="gpu",
     retry_policy=TRANSIENT_RETRY,
     description="One row per page: text and words with boxes, from the text layer or the OCR engine.",
@@ -49,6 +49,9 @@ def ocr_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     busy_share = None
     if busy_before is not None and counts["ocr"] and clock.seconds:
         busy_share = (engine.busy_s - busy_before) / (getattr(engine, "workers", 1) * clock.seconds)
+    engine_figures = engine.run_metrics() if hasattr(engine, "run_metrics") and counts["ocr"] else {}
+    if engine_figures.get("engine_busy_share") is not None:
+        busy_share = engine_figures["engine_busy_share"]
     metadata = {
         "pages": n, "pages_text_layer": counts["text_layer"], "pages_ocr": counts["ocr"],
         "pages_fallback": counts["fallback"], "failures": counts["none"], "pages_cached": counts["cached"],
@@ -59,6 +62,11 @@ def ocr_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     }
     if busy_share is not None:
         metadata["engine_busy_share"] = busy_share
+    if counts["tokens_out"] and clock.seconds:
+        metadata["tokens_per_s"] = counts["tokens_out"] / clock.seconds
+    for key in ("tokens_in", "attempts", "first_page_s", "gpu_memory_used_mb"):  # GPU engine figures
+        if engine_figures.get(key) is not None:
+            metadata[key] = engine_figures[key]
     thumbnail = page_thumbnail(store.root.parent, doc_id, 1)
     if thumbnail:  # the UI shows it under "Show Markdown": page 1 with its OCR blocks
         metadata["overlay"] = dg.MetadataValue.md(thumbnail_markdown(thumbnail))

@@ -25,10 +25,9 @@ def make_engine(name: str, options: dict[str, Any] | None = None) -> OcrEngine:
 
         return TesseractEngine(TesseractOptions(**options))
     if name == "deepseek-vllm":
-        from ..errors import MissingDependencyError
+        from .deepseek_vllm import DeepSeekVllmEngine, DeepSeekVllmOptions
 
-        raise MissingDependencyError("the deepseek-vllm engine is not available in this version",
-                                     hint="use --engine tesseract")
+        return DeepSeekVllmEngine(DeepSeekVllmOptions(**options))
     raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
 
 

@@ -1,0 +1,97 @@
+"""The GPU engine through the whole pipeline on CI: the real engine code and a stand-in for `vllm serve`.
+
+Only the server is faked: a local HTTP server answering the OpenAI API the way vLLM does for DeepSeek-OCR, with
+grounded output. Everything else (the CLI, Dagster, the engine's batching, parsing, metrics) runs for real.
+"""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pdf_ocr_pipeline.cli import main
+
+from .conftest import copy_fixture
+
+GROUNDED = ("<|ref|>title<|/ref|><|det|>[[200, 50, 800, 90]]<|/det|>\n# The LinnSequencer\n\n"
+            "<|ref|>text<|/ref|><|det|>[[200, 120, 800, 400]]<|/det|>\n32 Track MIDI Sequence Recorder\n\n")
+
+
+class FakeVllm(BaseHTTPRequestHandler):
+    requests: list[dict] = []
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self._send({"object": "list", "data": [{"id": "deepseek-ai/DeepSeek-OCR", "object": "model"}]})
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        FakeVllm.requests.append(body)
+        self._send({"id": "chatcmpl-1", "object": "chat.completion", "model": body["model"],
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": GROUNDED}}],
+                    "usage": {"prompt_tokens": 282, "completion_tokens": 41, "total_tokens": 323}})
+
+
+@pytest.fixture
+def fake_vllm():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeVllm)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    FakeVllm.requests = []
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_pdf_ocr_run_with_the_gpu_engine(tmp_path: Path, inbox: Path, fake_vllm, monkeypatch, capsys):
+    monkeypatch.setenv("PDF_OCR_VLLM_URLS", fake_vllm)
+    copy_fixture("linn.pdf", inbox, "scan.pdf")
+    copy_fixture("A.1.0.pdf", inbox)
+    code = main(["run", str(inbox), "--engine", "deepseek-vllm", "--data-dir", str(tmp_path), "--dpi", "100"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert len(FakeVllm.requests) == 1  # the scan; A.1.0 reads its text layer
+    request = FakeVllm.requests[0]
+    assert request["temperature"] == 0.0 and request["skip_special_tokens"] is False
+    image = request["messages"][0]["content"][0]["image_url"]["url"]
+    assert image.startswith("data:image/png;base64,")
+    ocr = pl.read_parquet(tmp_path / "warehouse" / "ocr_pages" / "scan.parquet").row(0, named=True)
+    assert ocr["engine"] == "deepseek-vllm" and ocr["source"] == "ocr" and ocr["prompt_version"]
+    assert ocr["text"].startswith("# The LinnSequencer") and "<|ref|>" in ocr["raw_output"]
+    assert [b["label"] for b in ocr["blocks"]] == ["title", "text"]
+    title = ocr["blocks"][0]
+    assert 0 < title["x0"] < title["x1"] <= 612 and 0 < title["y0"] < title["y1"] < 100  # points, top of page
+    assert ocr["tokens_in"] == 282 and ocr["tokens_out"] == 41 and ocr["finish_reason"] == "stop"
+    metrics = pl.read_parquet(tmp_path / "warehouse" / "run_metrics" / "scan.parquet")
+    row = metrics.filter(pl.col("stage") == "ocr_pages").row(0, named=True)
+    assert row["engine"] == "deepseek-vllm" and row["tokens_out"] == 41 and row["tokens_per_s"] > 0
+
+
+def test_no_server_fails_fast_with_a_hint(tmp_path: Path, inbox: Path, monkeypatch, capsys):
+    monkeypatch.setenv("PDF_OCR_VLLM_URLS", "http://127.0.0.1:9")  # nothing listens there
+    copy_fixture("linn.pdf", inbox)
+    code = main(["run", str(inbox), "--engine", "deepseek-vllm", "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 4 and "no vLLM server answers" in err and "pdf-ocr serve" in err
+
+
+def test_serve_without_vllm_says_what_to_install(capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed here")
+    assert main(["serve"]) == 3
+    assert "pip install" in capsys.readouterr().err
