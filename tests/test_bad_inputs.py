@@ -50,6 +50,44 @@ def _active_content(doc):
     doc.xref_set_key(doc.pdf_catalog(), "OpenAction", f"{js} 0 R")
 
 
+def _jbig2() -> bytes:
+    """A page whose only content is a JBIG2 image (what scanners make). No JBIG2 encoder is packaged, so the
+    stream is built by hand: a page-information segment and an immediate generic region coded with MMR, whose
+    data is exactly CCITT Group 4 (taken from a TIFF Pillow writes)."""
+    import struct
+
+    from PIL import ImageDraw, ImageOps
+
+    img = Image.new("1", (400, 200), 1)
+    ImageDraw.Draw(img).rectangle((40, 40, 240, 120), fill=0)
+    buf = io.BytesIO()
+    # Group 4 codes 0-bits as white runs; JBIG2 wants ink as 1: invert first.
+    ImageOps.invert(img.convert("L")).convert("1").save(buf, format="TIFF", compression="group4",
+                                                         tiffinfo={278: img.height})
+    tiff = Image.open(io.BytesIO(buf.getvalue()))
+    g4 = buf.getvalue()[tiff.tag_v2[273][0]:][:tiff.tag_v2[279][0]]
+    w, h = img.size
+
+    def segment(number: int, kind: int, data: bytes) -> bytes:
+        return struct.pack(">IBBBI", number, kind, 0, 1, len(data)) + data
+
+    stream = (segment(0, 48, struct.pack(">IIIIBH", w, h, 0, 0, 0, 0))
+              + segment(1, 39, struct.pack(">IIIIB", w, h, 0, 0, 0) + b"\x01" + g4))
+    doc = pymupdf.open()
+    page = doc.new_page(width=w, height=h)
+    image = doc.get_new_xref()
+    doc.update_object(image, f"<</Type/XObject/Subtype/Image/Width {w}/Height {h}/ColorSpace/DeviceGray"
+                             "/BitsPerComponent 1>>")
+    doc.update_stream(image, stream, compress=False)
+    doc.xref_set_key(image, "Filter", "/JBIG2Decode")
+    doc.xref_set_key(page.xref, "Resources", f"<</XObject<</Im0 {image} 0 R>>>>")
+    content = doc.get_new_xref()
+    doc.update_object(content, "<<>>")
+    doc.update_stream(content, f"q {w} 0 0 {h} 0 0 cm /Im0 Do Q".encode())
+    doc.xref_set_key(page.xref, "Contents", f"{content} 0 R")
+    return doc.tobytes()
+
+
 def _broken_xref() -> bytes:
     data = (FIXTURES / "A.1.0.pdf").read_bytes()
     head, _, tail = data.rpartition(b"startxref")
@@ -73,6 +111,7 @@ CORPUS = {
     "huge-page.pdf": (_pdf_with(lambda d: d.new_page(width=14400, height=14400)), None),
     "cmyk-image.pdf": (_pdf_with(lambda d: _image_page(d, Image.new("CMYK", (120, 80), (0, 200, 200, 0)))), None),
     "16-bit-image.pdf": (_pdf_with(lambda d: _image_page(d, Image.new("I;16", (120, 80), 40000))), None),
+    "jbig2-scan.pdf": (_jbig2(), None),
     "rotated-90-180-270.pdf": (_pdf_with(_rotations), None),
     "mixed-sizes.pdf": (_pdf_with(_mixed_sizes), None),
     "javascript-and-attachment.pdf": (_pdf_with(_active_content), None),
@@ -126,6 +165,15 @@ def test_huge_pages_are_rendered_within_the_pixel_cap(corpus_run):
     _, rows, data = corpus_run
     page = pl.read_parquet(data / "warehouse" / "rendered_pages" / f"{rows['huge-page.pdf']['doc_id']}.parquet")
     assert page["width_px"][0] * page["height_px"][0] <= 40_000_000
+
+
+def test_jbig2_pages_render_their_image(corpus_run):
+    _, rows, data = corpus_run
+    page = pl.read_parquet(data / "warehouse" / "rendered_pages" / f"{rows['jbig2-scan.pdf']['doc_id']}.parquet")
+    img = Image.open(io.BytesIO(page["png"][0])).convert("L")
+    scale = img.width / 400
+    assert img.getpixel((int(100 * scale), int(80 * scale))) < 50  # inside the black box
+    assert img.getpixel((int(350 * scale), int(180 * scale))) > 200  # white paper
 
 
 def test_rotated_pages_keep_their_rotation_and_text(corpus_run):
