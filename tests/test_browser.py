@@ -11,18 +11,14 @@ Skipped only where Chromium or chromedriver is missing and ``CI`` is not set; on
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from unittest import mock
 
-import httpx
 import pytest
 
-from .test_ui import free_port, gql
+from .dagster_dev import dagster_dev, gql
 from .viz_support import FIXTURES, pipeline_outputs, run_pipeline
 
 ROOT = Path(__file__).parents[1]
@@ -59,33 +55,22 @@ def browser():
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def overlay_markdown_key(home: Path, data: Path) -> str:
-    """The metadata key of ``ocr_pages``' page image for ``A.1.0``.
-
-    Where the asset does not attach one yet, a materialization carrying one is reported to the same instance,
-    exactly as the asset would attach it: ``MetadataValue.md(thumbnail_markdown(thumbnail(...)))``.
-    """
+def overlay_markdown_key(home: Path) -> str:
+    """The metadata key under which ``ocr_pages`` attached its page image for ``A.1.0`` in the real run."""
     import dagster as dg
-
-    from pdf_ocr_pipeline.overlay import load_page, thumbnail, thumbnail_markdown
 
     with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(home)}):
         instance = dg.DagsterInstance.get()
         try:
             records = instance.fetch_materializations(
                 dg.AssetRecordsFilter(asset_key=dg.AssetKey("ocr_pages"), asset_partitions=["A.1.0"]), limit=1)
-            metadata = records.records[0].asset_materialization.metadata if records.records else {}
-            for key, value in metadata.items():
-                if isinstance(value, dg.MarkdownMetadataValue) and "data:image/png;base64," in (value.md_str or ""):
-                    return key
-            page = load_page(data, "A.1.0", 1)
-            md = thumbnail_markdown(thumbnail(page["png"], page["width_pt"], page["height_pt"], page["blocks"],
-                                              page["elements"]))
-            instance.report_runless_asset_event(dg.AssetMaterialization(
-                asset_key="ocr_pages", partition="A.1.0", metadata={OVERLAY_KEY: dg.MetadataValue.md(md)}))
-            return OVERLAY_KEY
+            metadata = records.records[0].asset_materialization.metadata
         finally:
             instance.dispose()
+    keys = [key for key, value in metadata.items()
+            if isinstance(value, dg.MarkdownMetadataValue) and "data:image/png;base64," in (value.md_str or "")]
+    assert keys == [OVERLAY_KEY], f"ocr_pages carries no page image in its metadata: {sorted(metadata)}"
+    return OVERLAY_KEY
 
 
 @pytest.fixture(scope="module")
@@ -97,38 +82,12 @@ def dagster_ui(tmp_path_factory):
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     # A real run into this instance first, so the UI has a materialized partition to show.
     assert run_pipeline(data, [FIXTURES / "A.1.0.pdf"], dagster_home=home) == 0
-    key = overlay_markdown_key(home, data)
-    port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "PDF_OCR_DATA_DIR": str(data), "PDF_OCR_INBOX_DIR": str(inbox)}
-    dagster = str(Path(sys.executable).parent / "dagster")
-    log = open(tmp / "dagster.log", "w")
-    proc = subprocess.Popen([dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)], cwd=ROOT,
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    client = httpx.Client(base_url=base, timeout=30)
-    try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                if client.get("/server_info").status_code == 200 and gql(client, "{ assetNodes { id } }")["assetNodes"]:
-                    break
-            except (httpx.HTTPError, AssertionError):
-                pass
-            if time.time() > deadline or proc.poll() is not None:
-                raise RuntimeError("dagster dev did not start:\n" + (tmp / "dagster.log").read_text()[-3000:])
-            time.sleep(1)
+    key = overlay_markdown_key(home)
+    env = {"PDF_OCR_DATA_DIR": str(data), "PDF_OCR_INBOX_DIR": str(inbox)}
+    with dagster_dev(home, tmp / "dagster.log", env) as (client, base):
         names = sorted(n["assetKey"]["path"][-1] for n in
                        gql(client, "{ assetNodes { assetKey { path } } }")["assetNodes"])
         yield {"base": base, "names": names, "overlay_key": key}
-    finally:
-        client.close()
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-        log.close()
 
 
 def wait_for(driver, condition, timeout=60, message="condition"):

@@ -4,77 +4,27 @@ Covers the asset graph in the webserver, materializing a partition from the UI, 
 dropped into the input folder.
 """
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import httpx
 import pytest
 
 from .conftest import copy_fixture
-
-ROOT = Path(__file__).parents[1]
+from .dagster_dev import ROOT, dagster_dev, gql, repository
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def dagster_dev(tmp_path_factory):
+def dagster_dev_ui(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ui")
     home, inbox, data = tmp / "home", tmp / "input", tmp / "data"
     home.mkdir()
     inbox.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "PDF_OCR_DATA_DIR": str(data), "PDF_OCR_INBOX_DIR": str(inbox),
-           "PDF_OCR_SENSOR_INTERVAL_S": "3", "PDF_OCR_MIN_FILE_AGE_S": "1", "PDF_OCR_PAGES": "text"}
-    dagster = str(Path(sys.executable).parent / "dagster")
-    proc = subprocess.Popen([dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-                            cwd=ROOT, env=env, stdout=open(tmp / "dagster.log", "w"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-    try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                if client.get("/server_info").status_code == 200 and _location(client):
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline or proc.poll() is not None:
-                raise RuntimeError("dagster dev did not start:\n" + (tmp / "dagster.log").read_text()[-3000:])
-            time.sleep(1)
+    env = {"PDF_OCR_DATA_DIR": str(data), "PDF_OCR_INBOX_DIR": str(inbox), "PDF_OCR_SENSOR_INTERVAL_S": "3",
+           "PDF_OCR_MIN_FILE_AGE_S": "1", "PDF_OCR_PAGES": "text"}
+    with dagster_dev(home, tmp / "dagster.log", env) as (client, _):
         yield client, inbox, data
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
-def gql(client: httpx.Client, query: str, **variables) -> dict:
-    response = client.post("/graphql", json={"query": query, "variables": variables})
-    response.raise_for_status()
-    body = response.json()
-    assert "errors" not in body, body
-    return body["data"]
-
-
-def _location(client):
-    data = gql(client, "{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }")
-    nodes = data["repositoriesOrError"].get("nodes") or []
-    return (nodes[0]["name"], nodes[0]["location"]["name"]) if nodes else None
 
 
 def wait_for_run(client, partition: str, timeout: float = 180) -> str:
@@ -89,8 +39,8 @@ def wait_for_run(client, partition: str, timeout: float = 180) -> str:
     raise AssertionError(f"no finished run for {partition} within {timeout}s")
 
 
-def test_asset_graph_sensor_and_schedule_in_the_webserver(dagster_dev):
-    client, _, _ = dagster_dev
+def test_asset_graph_sensor_and_schedule_in_the_webserver(dagster_dev_ui):
+    client, _, _ = dagster_dev_ui
     nodes = gql(client, "{ assetNodes { assetKey { path } partitionDefinition { name } } }")["assetNodes"]
     assert sorted(n["assetKey"]["path"][-1] for n in nodes) == ["bpmn_elements", "bpmn_models", "ocr_pages",
                                                                   "raw_pdfs", "rendered_pages", "run_metrics"]
@@ -102,9 +52,9 @@ def test_asset_graph_sensor_and_schedule_in_the_webserver(dagster_dev):
     assert [s["name"] for s in node["schedules"]] == ["catchup_schedule"]
 
 
-def test_materialize_a_partition_from_the_ui(dagster_dev, fixtures):
-    client, _, data = dagster_dev
-    repo_name, location = _location(client)
+def test_materialize_a_partition_from_the_ui(dagster_dev_ui, fixtures):
+    client, _, data = dagster_dev_ui
+    repo_name, location = repository(client)
     selector = {"repositoryName": repo_name, "repositoryLocationName": location}
     # A file outside the inbox, registered the way `pdf-ocr run` does it.
     from pdf_ocr_pipeline.inbox import DocumentRegistry
@@ -123,8 +73,8 @@ def test_materialize_a_partition_from_the_ui(dagster_dev, fixtures):
     assert (data / "warehouse" / "ocr_pages" / f"{doc_id}.parquet").is_file()
 
 
-def test_a_dropped_pdf_is_picked_up_by_the_sensor(dagster_dev):
-    client, inbox, data = dagster_dev
+def test_a_dropped_pdf_is_picked_up_by_the_sensor(dagster_dev_ui):
+    client, inbox, data = dagster_dev_ui
     copy_fixture("ru_report_p3-5_7.pdf", inbox, "Отчёт.pdf")
     assert wait_for_run(client, "Отчёт") == "SUCCESS"
     assert (data / "warehouse" / "run_metrics" / "Отчёт.parquet").is_file()
