@@ -58,7 +58,8 @@ class Warehouse:
         os.close(fd)
         count = 0
         try:
-            with pq.ParquetWriter(tmp_name, schema, compression="zstd") as writer:
+            with pq.ParquetWriter(tmp_name, schema, compression=_compression(schema),
+                                  use_dictionary=[f.name for f in schema if f.type != pa.binary()]) as writer:
                 for batch in rows if batched else _chunks(rows, PAGE_BATCH):
                     if batch:
                         writer.write_table(pa.Table.from_pylist(batch, schema=schema))
@@ -104,6 +105,11 @@ class Warehouse:
     def delete(self, doc_id: str) -> None:
         for table in TABLES:
             self.path(table, doc_id).unlink(missing_ok=True)
+
+
+def _compression(schema: pa.Schema) -> dict[str, str]:
+    """zstd for every column but images: PNG is compressed already, zstd would only spend time and memory."""
+    return {f.name: "none" if f.type == pa.binary() else "zstd" for f in schema}
 
 
 def _chunks(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
