@@ -73,3 +73,28 @@ def test_the_document_lock_clears_a_dead_writers_temp_files(tmp_path: Path):
     other.write_bytes(b"half")
     with store.document_lock("d"):
         assert not stale.exists() and other.exists()  # only the locked document's leftovers
+
+
+def test_the_document_lock_makes_writers_of_one_document_take_turns(tmp_path: Path):
+    import threading
+    import time
+
+    store = Warehouse(tmp_path)
+    events: list[str] = []
+
+    def writer(name: str, hold: float):
+        with store.document_lock("d"):
+            events.append(f"{name} in")
+            time.sleep(hold)
+            events.append(f"{name} out")
+
+    first = threading.Thread(target=writer, args=("a", 0.3))
+    first.start()
+    time.sleep(0.05)
+    second = threading.Thread(target=writer, args=("b", 0))
+    second.start()
+    first.join()
+    second.join()
+    assert events == ["a in", "a out", "b in", "b out"]
+    with store.document_lock("other"):  # other documents are not held up
+        pass

@@ -92,3 +92,13 @@ def test_collapse_leaders_only_touches_table_of_contents_lines():
     assert collapse_leaders("Введение. . . . . . . . . 5") == "Введение ... 5"
     for prose in ["Он сказал... и ушёл в 5", "Итого 5", "см. п. 3.2.1 и 4"]:
         assert collapse_leaders(prose) == prose
+
+
+def test_a_page_that_takes_too_long_becomes_an_error_row(fixtures: Path):
+    engine = TesseractEngine(TesseractOptions(workers=1, page_timeout_s=0.001))
+    try:
+        [page] = images(fixtures / "linn.pdf", 200)
+        result = engine.ocr_page(page)
+    finally:
+        engine.close()
+    assert result.source == "none" and "no result within" in result.error and result.text == ""
