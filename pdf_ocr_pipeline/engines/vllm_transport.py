@@ -22,6 +22,9 @@ import httpx
 from ..errors import EngineUnavailableError
 from .image_prep import PreparedImage
 
+#: Seconds a server that refused a connection is left out of the rotation.
+SERVER_REST_S = 30.0
+
 
 @dataclass(frozen=True)
 class Sampling:
@@ -58,6 +61,7 @@ class Completion:
     latency_s: float
     server: str = ""
     error: str | None = None
+    unreachable: bool = False  # the request never reached the server (it is down or gone)
 
 
 def vllm_sampling_params(s: Sampling):
@@ -160,6 +164,7 @@ class ServerTransport:
         self._client = self._call(self._make_client(timeout_s, http_transport))
         self._outstanding = {u: 0 for u in self.urls}
         self._sent = {u: 0 for u in self.urls}
+        self._down_until = {u: 0.0 for u in self.urls}  # a server that refused a connection rests a while
         self._limits: dict[str, asyncio.Semaphore] = self._call(self._make_limits())
 
     async def _make_client(self, timeout_s, transport):
@@ -207,9 +212,23 @@ class ServerTransport:
                     {"type": "image_url", "image_url": {"url": url}},
                     {"type": "text", "text": req.prompt_text}]}]}
 
+    def _pick(self) -> str:
+        """The live server with the fewest outstanding requests (ties: fewest sent); all, if none is live."""
+        now = time.monotonic()
+        live = [u for u in self.urls if self._down_until[u] <= now] or self.urls
+        return min(live, key=lambda u: (self._outstanding[u], self._sent[u]))
+
     async def _send(self, req: Request) -> Completion:
-        # least outstanding requests; ties go to the server that got fewest so far
-        url = min(self.urls, key=lambda u: (self._outstanding[u], self._sent[u]))
+        # A request that never reached a server (connection refused, server gone) moves to another server and
+        # costs the page no attempt; the server it failed on is skipped for SERVER_REST_S.
+        for _ in range(len(self.urls)):
+            done = await self._send_once(req, self._pick())
+            if not done.unreachable or len(self.urls) == 1:
+                return done
+            self._down_until[done.server] = time.monotonic() + SERVER_REST_S
+        return done
+
+    async def _send_once(self, req: Request, url: str) -> Completion:
         self._outstanding[url] += 1
         self._sent[url] += 1
         try:
@@ -226,7 +245,8 @@ class ServerTransport:
                                       time.perf_counter() - started, server=url)
                 except Exception as e:
                     return Completion(req.key, "", None, None, None, time.perf_counter() - started, server=url,
-                                      error=f"{url}: {type(e).__name__}: {e}")
+                                      error=f"{url}: {type(e).__name__}: {e}",
+                                      unreachable=isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout)))
         finally:
             self._outstanding[url] -= 1
 

@@ -269,11 +269,12 @@ def test_server_errors_are_retried_then_the_page_fails_with_the_error(pages):
 
 def test_one_server_down_at_request_time_is_retried_elsewhere(pages):
     fake = FakeServers(lambda body: httpx.Response(200, json=chat_body(DOC)))
-    engine = server_engine(fake, max_retries=2)
+    engine = server_engine(fake, max_retries=0)  # moving a page costs it no attempt
     fake.down.add("gpu-a")
-    results = list(engine.ocr_pages(pages))
+    results = list(engine.ocr_pages(pages * 4))
     engine.close()
-    assert all(r.source == "ocr" and r.error is None for r in results)
+    assert all(r.source == "ocr" and r.error is None and r.attempts == 1 for r in results)
+    assert {host for host, _ in fake.requests} == {"gpu-b"}  # every page answered by the live server
 
 
 # ------------------------------------------------------------------ configuration and the serve command
