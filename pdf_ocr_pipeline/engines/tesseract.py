@@ -39,6 +39,8 @@ class TesseractOptions(BaseModel):
     workers: Annotated[int, Field(ge=0, le=256, description="0 = one per core")] = 0
     psm: Annotated[int, Field(ge=0, le=13, description="Tesseract page segmentation mode")] = 3
     page_timeout_s: Annotated[float, Field(gt=0, le=3600, description="give up on a page after this long")] = 300
+    auto_rotate: bool = Field(True, description="a page read with low confidence is checked for sideways or "
+                                                "upside-down text (Tesseract OSD) and read again upright")
 
 
 def find_tessdata(explicit: str | None, languages: str) -> str:
@@ -92,7 +94,8 @@ class TesseractEngine:
         return self._tesserocr.tesseract_version().split()[1]
 
     def cache_identity(self) -> str:
-        return f"tesseract {self.version()} {self.options.languages} psm{self.options.psm}"
+        o = self.options
+        return f"tesseract {self.version()} {o.languages} psm{o.psm}{' autorotate' if o.auto_rotate else ''}"
 
     def _take_api(self):
         try:
@@ -103,19 +106,26 @@ class TesseractEngine:
                                                  psm=self.options.psm)
 
     def ocr_page(self, page: PageImage) -> OcrPage:
-        """OCR one page. Thread-safe. Never raises for a bad image: the error goes into the result."""
+        """OCR one page. Thread-safe. Never raises for a bad image: the error goes into the result.
+
+        A page read with a mean word confidence under ``LOW_CONFIDENCE`` is checked for its text's orientation
+        (Tesseract's OSD); text turned by 90, 180 or 270 degrees (a scan fed the wrong way) is read again upright,
+        and the words' boxes are turned back into the page's frame.
+        """
         from PIL import Image
 
         started = time.perf_counter()
         api = self._take_api()
         try:
             with Image.open(io.BytesIO(page.png)) as img:
-                api.SetImage(img)
-            api.SetSourceResolution(max(1, int(round(page.dpi))))
-            if not api.Recognize(timeout=int(self.options.page_timeout_s * 1000)):
-                raise TimeoutError(f"no result within {self.options.page_timeout_s:g} s")
-            text = api.GetUTF8Text()
-            blocks = tuple(self._words(api, 72.0 / page.dpi))
+                img.load()
+            text, blocks = self._read(api, img, page.dpi, 0)
+            if self.options.auto_rotate and _mean_confidence(blocks) < LOW_CONFIDENCE:
+                angle = self._orientation(img)
+                if angle:
+                    turned = self._read(api, img.rotate(angle, expand=True), page.dpi, angle)
+                    if _mean_confidence(turned[1]) > _mean_confidence(blocks):
+                        text, blocks = turned
             error = None
         except Exception as e:
             text, blocks, error = "", (), f"tesseract failed: {e}"
@@ -132,6 +142,38 @@ class TesseractEngine:
             mean_confidence=sum(confidences) / len(confidences) if confidences else None,
             latency_s=time.perf_counter() - started, error=error,
         )
+
+    def _read(self, api, img, dpi: float, angle: int) -> tuple[str, tuple[Block, ...]]:
+        """Recognise ``img`` (the page turned counter-clockwise by ``angle``); boxes in the page's own frame."""
+        api.SetImage(img)
+        api.SetSourceResolution(max(1, int(round(dpi))))
+        if not api.Recognize(timeout=int(self.options.page_timeout_s * 1000)):
+            raise TimeoutError(f"no result within {self.options.page_timeout_s:g} s")
+        text = api.GetUTF8Text()
+        w, h = (img.height, img.width) if angle in (90, 270) else (img.width, img.height)  # the unturned page
+        words = []
+        for b in self._words(api, 1.0):
+            x0, y0, x1, y1 = unturn_box((b.x0, b.y0, b.x1, b.y1), angle, w, h)
+            s = 72.0 / dpi
+            words.append(Block(b.label, b.text, x0 * s, y0 * s, x1 * s, y1 * s, b.confidence))
+        return text, tuple(words)
+
+    def _orientation(self, img) -> int:
+        """How far the page's text is turned (0, 90, 180, 270: turn the image that far counter-clockwise to
+        read it), or 0 when OSD is unsure or unavailable (it needs ``osd.traineddata``)."""
+        if not Path(self.tessdata, "osd.traineddata").is_file():
+            return 0
+        osd = self._tesserocr.PyTessBaseAPI(path=self.tessdata, lang="osd", psm=self._tesserocr.PSM.OSD_ONLY)
+        try:
+            osd.SetImage(img)
+            result = osd.DetectOrientationScript()
+        except RuntimeError:  # too little text to decide
+            return 0
+        finally:
+            osd.End()
+        if not result or result.get("orient_conf", 0) < MIN_ORIENTATION_CONFIDENCE:
+            return 0
+        return int(result["orient_deg"]) % 360
 
     def _words(self, api, scale: float) -> Iterator[Block]:
         RIL = self._tesserocr.RIL
@@ -176,6 +218,37 @@ def collapse_leaders(line: str) -> str:
     """``"1.1 Таблица записей ....... еее eens 7"`` -> ``"1.1 Таблица записей ... 7"``; other lines unchanged."""
     m = _LEADER_LINE.match(line)
     return f"{m['title']} ... {m['page']}" if m else line
+
+
+#: Below this mean word confidence a page may be turned: worth checking its orientation.
+LOW_CONFIDENCE = 0.7
+#: Tesseract's OSD confidence needed before a page is read turned (its scale: about 2 is a guess, 10+ is sure).
+MIN_ORIENTATION_CONFIDENCE = 2.0
+
+
+def _mean_confidence(blocks: tuple[Block, ...]) -> float:
+    values = [b.confidence for b in blocks if b.confidence is not None]
+    return sum(values) / len(values) if values else 0.0
+
+
+def unturn_box(box: tuple[float, float, float, float], angle: int, width: float, height: float
+               ) -> tuple[float, float, float, float]:
+    """A box found in an image turned counter-clockwise by ``angle`` (PIL's ``rotate(angle, expand=True)``),
+    in the frame of the unturned image of ``width`` x ``height``.
+
+    >>> unturn_box((0, 0, 10, 20), 180, 100, 50)
+    (90, 30, 100, 50)
+    """
+    x0, y0, x1, y1 = box
+    if angle == 90:  # turned (u, v) came from (width - v, u)
+        xs, ys = (width - y1, width - y0), (x0, x1)
+    elif angle == 180:
+        xs, ys = (width - x1, width - x0), (height - y1, height - y0)
+    elif angle == 270:  # turned (u, v) came from (v, height - u)
+        xs, ys = (y0, y1), (height - x1, height - x0)
+    else:
+        return box
+    return (min(xs), min(ys), max(xs), max(ys))
 
 
 def _tidy(text: str) -> str:

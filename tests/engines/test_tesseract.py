@@ -102,3 +102,33 @@ def test_a_page_that_takes_too_long_becomes_an_error_row(fixtures: Path):
     finally:
         engine.close()
     assert result.source == "none" and "no result within" in result.error and result.text == ""
+
+
+def test_pages_scanned_sideways_or_upside_down_are_read_upright(fixtures: Path, tesseract_engine: TesseractEngine):
+    # cardinal.pdf: one page scanned four ways: upright, turned 90, 180 and 270 degrees.
+    results = list(tesseract_engine.ocr_pages(images(fixtures / "cardinal.pdf", 150)))
+    upright = results[0]
+    assert upright.mean_confidence > 0.85
+    for turned in results[1:]:
+        assert turned.mean_confidence > 0.85, turned.page_no
+        assert cer(upright.text, turned.text) < 0.05, turned.page_no
+    # Boxes stay in the frame of the page as it is shown: upside down, the first line is at the bottom right.
+    first_word = upright.blocks[0].text
+    top = next(b for b in upright.blocks if b.text == first_word)
+    flipped = next(b for b in results[2].blocks if b.text == first_word)
+    with pymupdf.open(fixtures / "cardinal.pdf") as doc:
+        w, h = doc[2].rect.width, doc[2].rect.height
+    assert flipped.x0 == pytest.approx(w - top.x1, abs=15) and flipped.y0 == pytest.approx(h - top.y1, abs=15)
+
+
+def test_unturn_box_inverts_each_quarter_turn():
+    from PIL import Image
+
+    from pdf_ocr_pipeline.engines.tesseract import unturn_box
+
+    img = Image.new("L", (100, 50), 255)
+    img.paste(0, (10, 5, 30, 15))  # a dark box at x 10-30, y 5-15
+    for angle in (0, 90, 180, 270):
+        turned = img.rotate(angle, expand=True)
+        bbox = turned.point(lambda v: 255 - v).getbbox()
+        assert unturn_box(bbox, angle, 100, 50) == (10, 5, 30, 15), angle
