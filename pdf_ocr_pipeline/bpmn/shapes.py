@@ -135,6 +135,28 @@ def _cylinder(p: Prim) -> bool:
     return left >= 2 and right >= 2 and not g.is_circle(p.points, 0.1)
 
 
+SAME_RING = 0.95
+
+
+def _unseen_stroke(p: Prim) -> bool:
+    """Stroked in its own fill colour: the outline draws no line of its own."""
+    return p.stroke is not None and p.fill is not None and abs(p.stroke - p.fill) < 0.02 and p.stroke > 0.3
+
+
+def _dash_arcs(outer: Prim, rest: list[Prim]) -> bool:
+    """A dashed ring drawn as separate short strokes along the circle (how some tools dash a boundary event):
+    at least 6 short open strokes near the outer ring (or a ring just inside it). They are removed from ``rest``."""
+    cx, cy = g.center(outer.box)
+    r = outer.size / 2
+    arcs = [p for p in rest if not p.closed and p.size < 0.3 * r * 2 and len(p.points) >= 2
+            and all(0.7 * r < g.dist((cx, cy), q) < 1.12 * r for q in p.points)]
+    if len(arcs) < 6:
+        return False
+    ids = {id(p) for p in arcs}
+    rest[:] = [p for p in rest if id(p) not in ids]
+    return True
+
+
 def _events(circles: list[Prim], rest: list[Prim], thin: float) -> list[Shape]:
     circles = sorted(circles, key=lambda p: -p.size)
     groups: list[list[Prim]] = []
@@ -142,6 +164,9 @@ def _events(circles: list[Prim], rest: list[Prim], thin: float) -> list[Shape]:
         cc = g.center(c.box)
         for grp in groups:
             outer = grp[0]
+            if g.dist(g.center(outer.box), cc) < 0.15 * outer.size and c.size >= SAME_RING * outer.size and \
+                    _unseen_stroke(c):
+                break  # the ring overpainted in its fill colour (some tools do so before dashing it): no ring
             if g.dist(g.center(outer.box), cc) < 0.15 * outer.size and c.size < outer.size:
                 grp.append(c)
                 break
@@ -163,7 +188,7 @@ def _events(circles: list[Prim], rest: list[Prim], thin: float) -> list[Shape]:
         else:
             kind = "startEvent"
         s = Shape(kind, outer.box, outer)
-        if outer.dash != "solid":
+        if outer.dash != "solid" or _dash_arcs(outer, rest):
             s.markers.append("nonInterrupting")
         for c in others:
             if kind == "endEvent" and c.fill is not None and c.fill < 0.3:

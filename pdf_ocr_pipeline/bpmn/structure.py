@@ -24,7 +24,7 @@ def rects_from_lines(rest: list[Prim]) -> list[Prim]:
     out = []
     seen = set()
     for top in hs:
-        for bot in hs:
+        for bot in hs + _pieced_bottoms(top, rest, vs):
             if bot.box[1] <= top.box[1] + 40 or abs(bot.box[0] - top.box[0]) > 2 or abs(bot.box[2] - top.box[2]) > 2:
                 continue
             left = [v for v in vs if abs(v.box[0] - top.box[0]) < 2 and abs(v.box[1] - top.box[1]) < 2
@@ -44,6 +44,37 @@ def rects_from_lines(rest: list[Prim]) -> list[Prim]:
             pts = ((b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3]), (b[0], b[1]))
             out.append(Prim(points=pts, closed=True, curves=0, lines=4, stroke=0.0 if top.stroke is None else top.stroke, fill=None,
                             width=top.width, dash="solid", order=top.order))
+    return out
+
+
+def _pieced_bottoms(top: Prim, rest: list[Prim], vs: list[Prim]) -> list[Prim]:
+    """Bottom edges drawn in pieces: a pool whose lanes lie side by side, each lane closing its own part.
+
+    Where strokes at both ends of ``top`` run down to the same height and collinear strokes there cover the
+    whole span, a stroke across that span stands in for the bottom edge.
+    """
+    x0, y0, x1 = top.box[0], top.box[1], top.box[2]
+    out = []
+    if all(any(abs(v.box[0] - x) < 2 and v.box[1] < y0 - 2 and v.box[3] > y0 + 40 for v in vs) for x in (x0, x1)):
+        return out  # a divider inside a taller rectangle (under a pool's header band), not a top edge
+    for v in vs:
+        if abs(v.box[0] - x0) >= 2 or abs(v.box[1] - y0) >= 2:
+            continue
+        yb = v.box[3]
+        if not any(abs(w.box[0] - x1) < 2 and abs(w.box[1] - y0) < 2 and abs(w.box[3] - yb) < 2 for w in vs):
+            continue
+        segs = sorted((p.box[0], p.box[2]) for p in rest if not p.closed and len(p.points) == 2
+                      and abs(p.box[1] - yb) < 1 and abs(p.box[3] - yb) < 1 and p.box[2] > x0 - 2 and p.box[0] < x1 + 2)
+        if len(segs) < 2 or any(abs(a - x0) < 2 and abs(b - x1) < 2 for a, b in segs):
+            continue  # a single full-width stroke is an ordinary bottom edge
+        reach = x0
+        for a, b in segs:
+            if a > reach + 2:
+                break
+            reach = max(reach, b)
+        if reach >= x1 - 2:
+            out.append(Prim(points=((x0, yb), (x1, yb)), closed=False, curves=0, lines=1, stroke=top.stroke,
+                            fill=None, width=top.width, dash="solid", order=top.order))
     return out
 
 
