@@ -293,16 +293,37 @@ def load_page(data_dir: str | os.PathLike, doc_id: str, page_no: int) -> dict:
     if not rendered.is_file():
         known = list_documents(data_dir)
         raise PageNotFoundError(f"no document {doc_id!r} in {warehouse}", known=known)
-    frame = pl.read_parquet(rendered, columns=["page_no", "png", "width_pt", "height_pt"])
+    frame = pl.read_parquet(rendered, columns=["page_no", "png", "width_pt", "height_pt", "dpi"])
     hit = frame.filter(pl.col("page_no") == page_no)
     if hit.is_empty() or hit["png"][0] is None:
         pages = sorted(frame.filter(pl.col("png").is_not_null())["page_no"].to_list())
         raise PageNotFoundError(f"document {doc_id!r} has no rendered page {page_no} (pages: {_ranges(pages)})",
                                 known=[doc_id], hint="pick a page number from the list")
     row = hit.row(0, named=True)
-    return {"png": row["png"], "width_pt": row["width_pt"], "height_pt": row["height_pt"],
+    png = row["png"]
+    if (row["dpi"] or 0) < SHARP_DPI:  # a preview of a text-layer page: draw on a sharper image when we can
+        png = _render_sharper(warehouse, doc_id, page_no) or png
+    return {"png": png, "width_pt": row["width_pt"], "height_pt": row["height_pt"],
             "blocks": _page_rows(warehouse, "ocr_pages", doc_id, page_no, explode="blocks"),
             "elements": _page_rows(warehouse, "bpmn_elements", doc_id, page_no)}
+
+
+#: Pages stored at a lower resolution (previews of pages read from their text layer) are rendered again at this
+#: resolution for drawing, from the PDF, while it is still where ``raw_pdfs`` says.
+SHARP_DPI = 150
+
+
+def _render_sharper(warehouse: Path, doc_id: str, page_no: int) -> bytes | None:
+    import polars as pl
+
+    from .pdf.render import render_document
+
+    try:
+        path = pl.read_parquet(table_path(warehouse, "raw_pdfs", doc_id), columns=["path"])["path"][0]
+        [page] = render_document(path, dpi=SHARP_DPI, pages=[page_no])
+        return page.png
+    except Exception:  # the file moved or broke since: the stored preview will do
+        return None
 
 
 def list_documents(data_dir: str | os.PathLike) -> list[str]:
