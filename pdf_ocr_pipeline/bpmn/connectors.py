@@ -56,7 +56,9 @@ def _chains(lines: list[Prim], gap: float, join: float = 0.6,
                         joined = d < join and a[1] == b[1]
                         if not joined and d < gap and _collinear(a[0], a_end, b[0], b_end):
                             joined = True
-                            a[1] = b[1] = "dashed" if a[1] == "solid" and b[1] == "solid" and d > 1.0 else a[1]
+                            # the joined chain keeps a broken style from either side (not just from ``a``)
+                            a[1] = b[1] = "dashed" if a[1] == "solid" and b[1] == "solid" and d > 1.0 else \
+                                (a[1] if a[1] != "solid" else b[1])
                         if joined:
                             pa_list = a[0] if a_end else a[0][::-1]
                             pb_list = b[0] if not b_end else b[0][::-1]
@@ -133,6 +135,19 @@ def find_connectors(rest: list[Prim], shapes: list[Shape], *, tol: float = 7.0, 
                   or g.dist(g.center(d.box), p) < d.size}
         if _is_bracket(pts) and not head_at and not dot_at:
             continue
+        if loose and dash == "dashed":
+            # traced dashes: at low resolution a message flow's start circle and hollow head both fill in to
+            # blobs; which is which is told by how the blob lies along the line (``_dash_end``)
+            for e in (0, 1):
+                what, tip = _dash_end(pts, e, heads)
+                if what == "dot":
+                    dot_at.add(e)
+                    head_at.pop(e, None)
+                elif what == "head":
+                    head_at[e] = ("hollow", tip)
+                    pts = pts[:-1] + [tip] if e else [tip] + pts[1:]
+            if 1 in dot_at and 0 not in dot_at and 0 not in head_at:
+                pts, dot_at, head_at = pts[::-1], {0}, {1 - e: h for e, h in head_at.items()}
         if 0 in head_at and 1 not in head_at:
             pts = pts[::-1]
             head_at = {1: head_at[0]}
@@ -143,10 +158,17 @@ def find_connectors(rest: list[Prim], shapes: list[Shape], *, tol: float = 7.0, 
         if dash != "solid" or dot_at:
             # message flows: a circle at the start or a hollow triangle head (dashed or dotted, by tool);
             # a dashed line with a V head is also read as a message flow, a dotted one as an association
-            kind = "messageFlow" if dot_at or head == "hollow" or (dash == "dashed" and head == "v") else "association"
+            kind = "messageFlow" if dot_at or head == "hollow" or (dash == "dashed" and (head == "v" or loose)) \
+                else "association"
         else:
             kind = "sequenceFlow" if 1 in head_at else "association"
         src, tgt = _snap(pts[0], shapes, tol, kind), _snap(pts[-1], shapes, tol, kind)
+        if loose and dash != "solid":
+            if src is None or tgt is None or src is tgt:
+                continue  # traced dashes that do not link two shapes: a group's edge, leftover fragments
+            if kind == "messageFlow" and not dot_at and head is None and \
+                    any(s.type in _ARTIFACTS for s in (src, tgt)):
+                kind = "association"
         if kind == "association" and dash == "solid" and not head_at:
             if not (loose and src is not None and tgt is not None and src is not tgt and
                     all(_flow_node(s) for s in (src, tgt))):
@@ -160,6 +182,40 @@ def find_connectors(rest: list[Prim], shapes: list[Shape], *, tol: float = 7.0, 
         c.source, c.target = src, tgt
         out.append(c)
     return out
+
+
+_ARTIFACTS = ("textAnnotation", "dataObject", "dataStore", "dataObjectReference", "dataStoreReference")
+
+
+def _dash_end(pts: list[g.Point], end: int, heads: list[Prim]) -> tuple[str | None, g.Point]:
+    """What ends a traced dashed line: the blobs just past its end (``heads``: filled triangles, which is
+    what a small hollow head or start circle fills in to at low resolution). A blob pointing along the line
+    is (part of) a head, and the end moves to the farthest blob point; blobs pointing across it are the
+    start circle (a filled-in circle's enclosing triangle points anywhere)."""
+    a, b = (pts[1], pts[0]) if end == 0 else (pts[-2], pts[-1])
+    n = g.dist(a, b)
+    if n <= 0:
+        return None, b
+    u = ((b[0] - a[0]) / n, (b[1] - a[1]) / n)
+    near, along = [], False
+    for h in heads:
+        vs = g.polygon_vertices(h.points, 0.3)
+        pr = [((q[0] - b[0]) * u[0] + (q[1] - b[1]) * u[1], abs(-(q[0] - b[0]) * u[1] + (q[1] - b[1]) * u[0]))
+              for q in vs]
+        if not pr or min(t for t, _ in pr) > 6.0 or max(t for t, _ in pr) < -2.0 or max(l for _, l in pr) > 6.0:
+            continue
+        near.append(max(t for t, _ in pr))
+        tb = g.triangle_tip(vs)
+        if tb:
+            v = (tb[0][0] - tb[1][0], tb[0][1] - tb[1][1])
+            nv = g.dist(*tb)
+            along |= nv > 0 and abs(u[0] * v[0] + u[1] * v[1]) / nv > 0.8
+    if not near:
+        return None, b
+    if along:
+        t = max(0.0, max(near))
+        return "head", (b[0] + t * u[0], b[1] + t * u[1])
+    return "dot", b
 
 
 def _flow_node(s: Shape) -> bool:

@@ -74,10 +74,13 @@ def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim
         gray = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
     else:
         gray = png if png.ndim == 2 else cv2.cvtColor(png, cv2.COLOR_BGR2GRAY)
+    from pdf_ocr_pipeline.bpmn.dashes import faint_dots, join_dashes, specks
     ink = binarize(gray)
+    faint = faint_dots(gray, ink, scale)
     for _, (x0, y0, x1, y1) in words:  # text is not geometry
-        cv2.rectangle(ink, (int(x0 / scale) - 1, int(y0 / scale) - 1), (int(math.ceil(x1 / scale)) + 1,
-                      int(math.ceil(y1 / scale)) + 1), 0, -1)
+        for m in (ink, faint):
+            cv2.rectangle(m, (int(x0 / scale) - 1, int(y0 / scale) - 1), (int(math.ceil(x1 / scale)) + 1,
+                          int(math.ceil(y1 / scale)) + 1), 0, -1)
     dist = cv2.distanceTransform(ink, cv2.DIST_L2, 3)
     contours, hier = cv2.findContours(ink, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
     prims: list[Prim] = []
@@ -115,7 +118,7 @@ def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim
         prims.append(Prim(points=tuple(pts + pts[:1]), closed=True, curves=0, lines=3, stroke=None, fill=0.0,
                           width=0.0, dash="solid", order=order))
         order += 1
-    prims.extend(_strokes(rest, scale, order))
+    prims.extend(join_dashes(_strokes(rest, scale, order), specks(cv2.bitwise_or(rest, faint), scale)))
     prims.extend(_long_lines(ink, scale, order + len(prims)))
     from pdf_ocr_pipeline.bpmn.raster_icons import refine_icons
     return refine_icons(prims, gray, scale)
@@ -187,7 +190,7 @@ def _long_lines(ink: np.ndarray, scale: float, order: int) -> list[Prim]:
 
 def _strokes(rest: np.ndarray, scale: float, order: int) -> list[Prim]:
     """Connector strokes: the leftover ink thinned to a skeleton and traced into polylines (bends kept), as
-    open prims. Dashes come out as short pieces that ``connectors._chains`` joins and marks dashed."""
+    open prims. Dashes come out as short pieces; ``dashes.join_dashes`` (called by ``trace``) joins them."""
     from pdf_ocr_pipeline.bpmn.skeleton import simplify, thin, trace_paths
     cv2 = _cv2()
     rest = cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
