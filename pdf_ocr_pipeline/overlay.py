@@ -333,14 +333,17 @@ def list_documents(data_dir: str | os.PathLike) -> list[str]:
 
 
 def table_path(warehouse: str | os.PathLike, table: str, doc_id: str) -> Path:
-    """``<warehouse>/<table>/<doc_id>.parquet`` for any table, new ones too, refusing keys that leave the folder.
+    """``<warehouse>/<table>/<doc_id>.parquet``, by the storage module's rules (unsafe keys refused).
 
     Raises:
-        PageNotFoundError: the key is empty or not a plain file name.
+        PageNotFoundError: the key cannot name a document.
     """
-    if not doc_id or "/" in doc_id or "\\" in doc_id or doc_id.startswith(".") or "\x00" in doc_id:
-        raise PageNotFoundError(f"not a document key: {doc_id!r}")
-    return Path(warehouse) / table / f"{doc_id}.parquet"
+    from .storage import Warehouse
+
+    try:
+        return Warehouse(warehouse).path(table, doc_id)
+    except ValueError as e:
+        raise PageNotFoundError(f"not a document key: {doc_id!r}") from e
 
 
 def _page_rows(warehouse: Path, table: str, doc_id: str, page_no: int, explode: str | None = None) -> list[dict]:

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,6 +35,15 @@ def repository(client: httpx.Client) -> tuple[str, str] | None:
     data = gql(client, "{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }")
     nodes = data["repositoriesOrError"].get("nodes") or []
     return (nodes[0]["name"], nodes[0]["location"]["name"]) if nodes else None
+
+
+def fresh_instance_dirs(tmp: Path) -> tuple[Path, Path, Path]:
+    """``(home, inbox, data)`` under ``tmp``: a DAGSTER_HOME with the project's dagster.yaml, an empty inbox."""
+    home, inbox, data = tmp / "home", tmp / "input", tmp / "data"
+    home.mkdir()
+    inbox.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    return home, inbox, data
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from unittest import mock
 
 import pytest
 
-from .dagster_dev import dagster_dev, gql
+from .dagster_dev import dagster_dev, fresh_instance_dirs, gql
 from .viz_support import FIXTURES, pipeline_outputs, run_pipeline
 
 ROOT = Path(__file__).parents[1]
@@ -76,10 +76,7 @@ def overlay_markdown_key(home: Path) -> str:
 @pytest.fixture(scope="module")
 def dagster_ui(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser-ui")
-    home, inbox, data = tmp / "home", tmp / "input", tmp / "data"
-    home.mkdir()
-    inbox.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    home, inbox, data = fresh_instance_dirs(tmp)
     # A real run into this instance first, so the UI has a materialized partition to show.
     assert run_pipeline(data, [FIXTURES / "A.1.0.pdf"], dagster_home=home) == 0
     key = overlay_markdown_key(home)

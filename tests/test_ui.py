@@ -4,23 +4,19 @@ Covers the asset graph in the webserver, materializing a partition from the UI, 
 dropped into the input folder.
 """
 
-import shutil
 import time
 
 import pytest
 
 from .conftest import copy_fixture
-from .dagster_dev import ROOT, dagster_dev, gql, repository
+from .dagster_dev import dagster_dev, fresh_instance_dirs, gql, repository
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def dagster_dev_ui(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ui")
-    home, inbox, data = tmp / "home", tmp / "input", tmp / "data"
-    home.mkdir()
-    inbox.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    home, inbox, data = fresh_instance_dirs(tmp)
     env = {"PDF_OCR_DATA_DIR": str(data), "PDF_OCR_INBOX_DIR": str(inbox), "PDF_OCR_SENSOR_INTERVAL_S": "3",
            "PDF_OCR_MIN_FILE_AGE_S": "1", "PDF_OCR_PAGES": "text"}
     with dagster_dev(home, tmp / "dagster.log", env) as (client, _):

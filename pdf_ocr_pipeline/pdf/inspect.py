@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timezone
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pymupdf
 
-from ..errors import EncryptedPdfError, InputPdfError
+from ..errors import EncryptedPdfError, InputPdfError, PipelineError
 from ..inbox import file_sha256
 
 # A page's text layer replaces OCR when it has at least this many characters ...
@@ -194,10 +195,6 @@ def raw_pdf_row(doc_id: str, path: str | os.PathLike | None, max_pages: int | No
 
     Never raises for a bad file: the error goes into the row, where the UI, the CLI and notebooks show it.
     """
-    from datetime import datetime, timezone
-
-    from ..errors import PipelineError
-
     row: dict = {"doc_id": doc_id, "ingested_at": datetime.now(timezone.utc), "error": None}
     if path is None:
         row["error"] = (f"no file for document {doc_id!r}: put it in the input folder or run "
