@@ -293,22 +293,27 @@ def load_page(data_dir: str | os.PathLike, doc_id: str, page_no: int) -> dict:
     if not rendered.is_file():
         known = list_documents(data_dir)
         raise PageNotFoundError(f"no document {doc_id!r} in {warehouse}", known=known)
-    frame = pl.read_parquet(rendered, columns=["page_no", "png", "width_pt", "height_pt", "dpi"])
+    frame = pl.read_parquet(rendered, columns=["page_no", "png", "width_pt", "height_pt", "dpi", "error"])
     hit = frame.filter(pl.col("page_no") == page_no)
-    if hit.is_empty() or hit["png"][0] is None:
-        pages = sorted(frame.filter(pl.col("png").is_not_null())["page_no"].to_list())
+    shown = pl.col("png").is_not_null() | pl.col("error").is_null()  # rendered, or read from the text layer
+    if hit.filter(shown).is_empty():
+        pages = sorted(frame.filter(shown)["page_no"].to_list())
         raise PageNotFoundError(f"document {doc_id!r} has no rendered page {page_no} (pages: {_ranges(pages)})",
                                 known=[doc_id], hint="pick a page number from the list")
     row = hit.row(0, named=True)
     png = row["png"]
-    if (row["dpi"] or 0) < SHARP_DPI:  # a preview of a text-layer page: draw on a sharper image when we can
+    if (row["dpi"] or 0) < SHARP_DPI:  # a text-layer page (no image, or a preview): render it from the PDF
         png = _render_sharper(warehouse, doc_id, page_no) or png
+    if png is None:
+        raise PageNotFoundError(f"document {doc_id!r} page {page_no} was read from its text layer and not rendered, "
+                                "and its PDF cannot be read any more", known=[doc_id],
+                                hint="put the file back where raw_pdfs.path says, or re-run the document")
     return {"png": png, "width_pt": row["width_pt"], "height_pt": row["height_pt"],
             "blocks": _page_rows(warehouse, "ocr_pages", doc_id, page_no, explode="blocks"),
             "elements": _page_rows(warehouse, "bpmn_elements", doc_id, page_no)}
 
 
-#: Pages stored at a lower resolution (previews of pages read from their text layer) are rendered again at this
+#: Pages stored without an image or at a lower resolution (pages read from their text layer) are rendered at this
 #: resolution for drawing, from the PDF, while it is still where ``raw_pdfs`` says.
 SHARP_DPI = 150
 
@@ -322,7 +327,7 @@ def _render_sharper(warehouse: Path, doc_id: str, page_no: int) -> bytes | None:
         path = pl.read_parquet(table_path(warehouse, "raw_pdfs", doc_id), columns=["path"])["path"][0]
         [page] = render_document(path, dpi=SHARP_DPI, pages=[page_no])
         return page.png
-    except Exception:  # the file moved or broke since: the stored preview will do
+    except Exception:  # the file moved or broke since: the stored preview (if any) will do
         return None
 
 

@@ -45,7 +45,8 @@ class OcrEngineResource(dg.ConfigurableResource):
     engine: Literal["tesseract", "deepseek-vllm"] = "tesseract"
     pages: Literal["auto", "ocr", "text"] = Field("auto", description="auto: OCR only pages without a usable text layer")
     dpi: int = Field(200, ge=36, le=600, description="resolution of pages that go to the OCR engine")
-    preview_dpi: int = Field(72, ge=36, le=600, description="resolution of pages read from their text layer")
+    preview_dpi: int = Field(0, ge=0, le=600, description="resolution of preview images of pages read from "
+                             "their text layer; 0: not rendered (overlays render them from the PDF)")
     max_pixels: int = Field(40_000_000, ge=100_000)
     max_pages: int = Field(10_000, ge=1, description="documents with more pages are refused")
     page_timeout_s: float = Field(300, gt=0)

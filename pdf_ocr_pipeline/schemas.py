@@ -58,17 +58,18 @@ RENDERED_PAGES = pa.schema(
         _f("width_pt", pa.float32(), "displayed page width in PDF points (rotation applied)"),
         _f("height_pt", pa.float32(), "displayed page height in PDF points"),
         _f("rotation", pa.int16(), "the page's /Rotate in degrees (0, 90, 180, 270)"),
-        _f("dpi", pa.float32(), "effective resolution: the OCR dpi, or the preview dpi for pages read from their "
-           "text layer; lower when capped by max_pixels"),
-        _f("width_px", pa.int32(), "image width in pixels"),
-        _f("height_px", pa.int32(), "image height in pixels"),
+        _f("dpi", pa.float32(), "effective resolution: the OCR dpi (lower when capped by max_pixels), or the preview "
+           "dpi for pages read from their text layer when one is set; null when the page was not rendered"),
+        _f("width_px", pa.int32(), "image width in pixels; null when the page was not rendered"),
+        _f("height_px", pa.int32(), "image height in pixels; null when the page was not rendered"),
         _f("text_chars", pa.int32(), "non-space characters in the page's text layer"),
         _f("image_coverage", pa.float32(), "share of the page area covered by raster images, 0..1"),
         _f("text_layer_usable", pa.bool_(), "the text layer can replace OCR for this page"),
-        _f("png", pa.binary(), "the rendered page, PNG, RGB"),
-        _f("image_sha256", pa.string(), "sha256 of the PNG bytes (the OCR cache key)"),
-        _f("render_s", pa.float64(), "seconds to render and encode this page"),
-        _f("error", pa.string(), "why the page could not be rendered; null when it was"),
+        _f("png", pa.binary(), "the rendered page, PNG, RGB; null for a page read from its text layer (not "
+           "rendered unless PDF_OCR_PREVIEW_DPI is set: overlays render it from the PDF) and when rendering failed"),
+        _f("image_sha256", pa.string(), "sha256 of the PNG bytes (the OCR cache key); null without png"),
+        _f("render_s", pa.float64(), "seconds to inspect, render and encode this page"),
+        _f("error", pa.string(), "why the page could not be rendered; null when it was or needed no image"),
     ]
 )
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PagePolicy = Literal["auto", "ocr", "text"]
 EngineName = Literal["tesseract", "deepseek-vllm"]
+ExecutorName = Literal["multiprocess", "in_process", "k8s"]
 
 
 class Settings(BaseModel):
@@ -25,7 +26,8 @@ class Settings(BaseModel):
     engine: EngineName = "tesseract"
     pages: PagePolicy = "auto"
     dpi: int = Field(200, ge=36, le=600)
-    preview_dpi: int = Field(72, ge=36, le=600, description="images of pages read from their text layer")
+    preview_dpi: int = Field(0, ge=0, le=600, description="preview images of pages read from their text layer; "
+                             "0: none (overlays render them from the PDF)")
     max_pixels: int = Field(40_000_000, ge=100_000, description="cap on pixels per rendered page")
     max_pages: int = Field(10_000, ge=1, description="documents with more pages are refused with a clear error")
     page_timeout_s: float = Field(300, gt=0, description="an OCR engine gives up on a page after this long")
@@ -41,6 +43,10 @@ class Settings(BaseModel):
     max_files_per_tick: int = Field(500, ge=1, description="new files a sensor tick takes on; the rest wait")
     catchup_cron: str = "0 * * * *"
     max_fallback_rate: float = Field(0.05, ge=0, le=1)
+    executor: ExecutorName = Field("multiprocess", description="Dagster's executor: multiprocess (its default), "
+                                   "in_process, or k8s (one Kubernetes Job per step; the k8s extra)")
+    k8s_image: str | None = Field(None, description="k8s executor: the steps' image; unset: the code location's")
+    k8s_namespace: str | None = Field(None, description="k8s executor: the steps' namespace; unset: the run launcher's")
 
     @field_validator("vllm_urls", mode="before")
     @classmethod

@@ -1,5 +1,6 @@
 import dagster as dg
 
+from ..deploy_k8s import CPU_STEP_TAGS
 from ..metrics import StageClock, peak_rss_mb, rate
 from ..partitions import document_partitions_def
 from ..engines.router import wants_ocr
@@ -20,11 +21,13 @@ def _row(doc_id: str, page) -> dict:
 
 
 @dg.asset(
+    op_tags=CPU_STEP_TAGS,
     partitions_def=document_partitions_def,
     deps=["raw_pdfs"],
     group_name="ocr",
     kinds={"pymupdf", "parquet"},
-    description="One row per page: the page rendered to PNG, its size, and whether its text layer is usable.",
+    description="One row per page: its size, whether its text layer is usable, and the page rendered to PNG "
+                "when it goes to OCR (pages read from their text layer are not rendered unless a preview dpi is set).",
 )
 def rendered_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                    ocr_engine: OcrEngineResource) -> dg.MaterializeResult:
@@ -33,9 +36,12 @@ def rendered_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     path = store.read("raw_pdfs", doc_id, columns=["path"])["path"][0]
     stats = {"pages": 0, "usable": 0, "errors": 0}
 
-    def choose_dpi(info) -> float:
-        # Pages read from their text layer need only a preview image (overlays, thumbnails): 5-6x cheaper.
-        return ocr_engine.dpi if wants_ocr(ocr_engine.pages, info.usable) else min(ocr_engine.dpi, ocr_engine.preview_dpi)
+    def choose_dpi(info) -> float | None:
+        # Pages read from their text layer need no image: overlays and the BPMN search render them from the PDF
+        # when they need to (rendering is most of this stage's cost). preview_dpi > 0 stores a preview anyway.
+        if wants_ocr(ocr_engine.pages, info.usable):
+            return ocr_engine.dpi
+        return min(ocr_engine.dpi, ocr_engine.preview_dpi) if ocr_engine.preview_dpi else None
 
     def rows():
         for page in render_document(path, dpi=ocr_engine.dpi, max_pixels=ocr_engine.max_pixels, choose_dpi=choose_dpi):

@@ -43,8 +43,8 @@ def ocr_document(
         engine: the OCR engine for pages that need OCR.
         policy: ``auto``, ``ocr`` or ``text``.
         cache: the page cache; pages found there are not OCR'd again.
-        ocr_dpi: pages rendered below this resolution (previews of text-layer pages, when the policy now asks
-            for OCR) are rendered again at it before OCR.
+        ocr_dpi: pages not rendered or rendered below this resolution (pages read from their text layer when
+            rendered, now that the policy asks for OCR) are rendered at it before OCR.
         max_pixels: cap on pixels of such a page.
     Yields:
         One ``OcrPage`` per row. Memory is bounded: the engine pulls images as it has room; text-layer pages
@@ -57,14 +57,16 @@ def ocr_document(
 
     def images() -> Iterator[PageImage]:
         for row in rendered:
-            if ocr_dpi and row.get("png") is not None and row["dpi"] < 0.95 * ocr_dpi and \
-                    wants_ocr(policy, bool(row.get("text_layer_usable"))):
-                row = _rerender(text_layer.page(row["page_no"]), row, ocr_dpi, max_pixels)
             no = row["page_no"]
+            if not row.get("error") and not wants_ocr(policy, bool(row.get("text_layer_usable"))):
+                plan.append(("text", no))
+                continue
+            if ocr_dpi and not row.get("error") and (row.get("png") is None or row["dpi"] < 0.95 * ocr_dpi):
+                # a page read from its text layer when rendered (no image, or a preview); the policy now asks
+                # for OCR: render it at the OCR resolution
+                row = _rerender(text_layer.page(no), row, ocr_dpi, max_pixels)
             if row.get("error") or row.get("png") is None:
                 plan.append(("failed", no, row.get("error") or "page was not rendered"))
-            elif not wants_ocr(policy, bool(row.get("text_layer_usable"))):
-                plan.append(("text", no))
             else:
                 key = PageCache.key(row["image_sha256"], identity)
                 if cache is not None and cache.has(key):
@@ -94,7 +96,8 @@ def ocr_document(
 def _rerender(page, row: dict, dpi: float, max_pixels: int) -> dict:
     from ..pdf.render import effective_dpi, render_page
 
-    if effective_dpi(row["width_pt"], row["height_pt"], dpi, max_pixels) <= row["dpi"] * 1.05:
+    if row.get("png") is not None and \
+            effective_dpi(row["width_pt"], row["height_pt"], dpi, max_pixels) <= row["dpi"] * 1.05:
         return row  # capped by max_pixels already: nothing sharper to be had
     fresh = render_page(page, dpi, max_pixels)
     return {**row, "png": fresh.png, "dpi": fresh.dpi, "image_sha256": fresh.image_sha256, "error": fresh.error}

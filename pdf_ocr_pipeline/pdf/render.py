@@ -20,9 +20,9 @@ class RenderedPage:
     width_pt: float
     height_pt: float
     rotation: int
-    dpi: float
-    width_px: int
-    height_px: int
+    dpi: float | None
+    width_px: int | None
+    height_px: int | None
     png: bytes | None
     image_sha256: str | None
     render_s: float
@@ -43,11 +43,12 @@ def effective_dpi(width_pt: float, height_pt: float, dpi: float, max_pixels: int
 
 
 def render_page(page: pymupdf.Page, dpi: float, max_pixels: int,
-                choose_dpi: Callable[[TextLayerInfo], float] | None = None) -> RenderedPage:
+                choose_dpi: Callable[[TextLayerInfo], float | None] | None = None) -> RenderedPage:
     """Render one page (as displayed: /Rotate applied) to an RGB PNG. Errors become ``RenderedPage.error``.
 
-    ``choose_dpi`` may pick the resolution from what the text layer holds (a page read from its text layer needs
-    only a preview image); otherwise ``dpi`` is used.
+    ``choose_dpi`` may pick the resolution from what the text layer holds, or ``None`` to leave the page
+    unrendered (a page read from its text layer needs no image: ``png``, ``dpi`` and the pixel sizes are then
+    ``None``, and ``error`` too); otherwise ``dpi`` is used.
     """
     started = time.perf_counter()
     rect = page.rect
@@ -55,6 +56,12 @@ def render_page(page: pymupdf.Page, dpi: float, max_pixels: int,
         info = text_layer_info(page)
         if choose_dpi is not None:
             dpi = choose_dpi(info)
+        if dpi is None:
+            return RenderedPage(
+                page_no=page.number + 1, width_pt=rect.width, height_pt=rect.height, rotation=page.rotation,
+                dpi=None, width_px=None, height_px=None, png=None, image_sha256=None,
+                render_s=time.perf_counter() - started, text_layer=info,
+            )
         eff = effective_dpi(rect.width, rect.height, dpi, max_pixels)
         pix = page.get_pixmap(dpi=None, matrix=pymupdf.Matrix(eff / 72, eff / 72), alpha=False,
                               colorspace=pymupdf.csRGB)
@@ -68,14 +75,14 @@ def render_page(page: pymupdf.Page, dpi: float, max_pixels: int,
     except Exception as e:  # one bad page must not stop the document
         return RenderedPage(
             page_no=page.number + 1, width_pt=rect.width, height_pt=rect.height, rotation=page.rotation,
-            dpi=float(dpi), width_px=0, height_px=0, png=None, image_sha256=None,
+            dpi=float(dpi) if dpi else None, width_px=0, height_px=0, png=None, image_sha256=None,
             render_s=time.perf_counter() - started, text_layer=None, error=f"render failed: {e}",
         )
 
 
 def render_document(path: str | os.PathLike, dpi: float = 200, max_pixels: int = 40_000_000,
                     pages: Iterable[int] | None = None,
-                    choose_dpi: Callable[[TextLayerInfo], float] | None = None) -> Iterator[RenderedPage]:
+                    choose_dpi: Callable[[TextLayerInfo], float | None] | None = None) -> Iterator[RenderedPage]:
     """Render a document's pages one by one.
 
     Args:
@@ -83,7 +90,7 @@ def render_document(path: str | os.PathLike, dpi: float = 200, max_pixels: int =
         dpi: resolution to render at.
         max_pixels: cap on pixels per page; larger pages render at a lower resolution.
         pages: 1-based page numbers; all pages when None.
-        choose_dpi: picks each page's resolution from its text layer (see ``render_page``).
+        choose_dpi: picks each page's resolution from its text layer, or ``None``: not rendered (``render_page``).
     Yields:
         One ``RenderedPage`` per page, in order. Not thread-safe (one open document).
     Raises:

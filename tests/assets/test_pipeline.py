@@ -123,13 +123,18 @@ def test_page_policy_decides_what_reaches_the_engine(tmp_path: Path, inbox: Path
     assert source == ("ocr" if reaches_engine else "text_layer")
 
 
-def test_text_layer_pages_get_preview_images_and_full_resolution_when_ocr_is_asked_later(tmp_path: Path, inbox: Path):
+def test_text_layer_pages_are_not_rendered_and_get_full_resolution_when_ocr_is_asked_later(tmp_path: Path,
+                                                                                             inbox: Path):
     pdf = copy_fixture("A.1.0.pdf", inbox)
     instance = dg.DagsterInstance.ephemeral()
-    doc_id, result, wh = run(tmp_path, pdf, FakeEngineResource(dpi=200, preview_dpi=72), instance)
+    doc_id, result, wh = run(tmp_path, pdf, FakeEngineResource(dpi=200), instance)
+    assert result.success
     page = pl.read_parquet(wh / "rendered_pages" / f"{doc_id}.parquet").row(0, named=True)
-    assert page["dpi"] == pytest.approx(72, abs=0.5) and page["text_layer_usable"]
-    # Only ocr_pages again, now with policy "ocr": the preview is not good enough for OCR.
+    assert page["text_layer_usable"] and page["png"] is None and page["error"] is None
+    assert page["dpi"] is None and page["image_sha256"] is None and page["width_pt"] > 0
+    assert pl.read_parquet(wh / "ocr_pages" / f"{doc_id}.parquet")["source"].to_list() == ["text_layer"]
+    assert pl.read_parquet(wh / "bpmn_models" / f"{doc_id}.parquet").height == 1  # found on the PDF itself
+    # Only ocr_pages again, now with policy "ocr": the page is rendered at the OCR resolution first.
     from pdf_ocr_pipeline.assets import ocr_pages
     from pdf_ocr_pipeline.resources import WarehouseResource
 
@@ -137,3 +142,11 @@ def test_text_layer_pages_get_preview_images_and_full_resolution_when_ocr_is_ask
         "warehouse": WarehouseResource(data_dir=str(tmp_path / "data"), inbox_dir=str(inbox)),
         "ocr_engine": FakeEngineResource(dpi=200, pages="ocr")})
     assert [round(d) for e in BUILT for d in e.dpis] == [200]
+
+
+def test_a_preview_dpi_stores_previews_of_text_layer_pages(tmp_path: Path, inbox: Path):
+    pdf = copy_fixture("A.1.0.pdf", inbox)
+    doc_id, result, wh = run(tmp_path, pdf, FakeEngineResource(dpi=200, preview_dpi=72))
+    page = pl.read_parquet(wh / "rendered_pages" / f"{doc_id}.parquet").row(0, named=True)
+    assert result.success and page["text_layer_usable"] and page["png"][:4] == b"\x89PNG"
+    assert page["dpi"] == pytest.approx(72, abs=0.5)

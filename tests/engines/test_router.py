@@ -69,3 +69,23 @@ def test_unrendered_pages_become_error_rows(fixtures: Path):
     bad = [{"page_no": 1, "png": None, "error": "render failed: boom"}]
     [page] = ocr_document("x", fixtures / "A.1.0.pdf", bad, FakeEngine())
     assert page.source == "none" and page.error == "render failed: boom"
+
+
+def unrendered(path: Path) -> list[dict]:
+    """``rendered_pages`` rows as the pipeline writes them for pages read from their text layer: no image."""
+    return [dict(row, png=None, dpi=None, image_sha256=None) for row in rows(path)]
+
+
+def test_pages_read_from_the_text_layer_need_no_image(fixtures: Path):
+    pdf = fixtures / "ru_report_p3-5_7.pdf"
+    engine = FakeEngine()
+    pages = list(ocr_document("ru", pdf, unrendered(pdf), engine))
+    assert engine.seen == [] and [p.source for p in pages] == ["text_layer"] * 4
+
+
+def test_unrendered_pages_are_rendered_at_the_ocr_dpi_when_the_policy_asks_for_ocr(fixtures: Path):
+    pdf = fixtures / "ru_report_p3-5_7.pdf"
+    engine = FakeEngine()
+    pages = list(ocr_document("ru", pdf, unrendered(pdf), engine, policy="ocr", ocr_dpi=100))
+    assert engine.seen == [("ru", n) for n in (1, 2, 3, 4)] and {p.source for p in pages} == {"ocr"}
+    assert [round(d) for d in engine.dpis] == [100] * 4

@@ -37,3 +37,9 @@ def test_huge_pages_are_capped_by_pixel_count(tmp_path: Path):
 
 def test_effective_dpi_keeps_small_pages():
     assert effective_dpi(595, 842, 200, 40_000_000) == 200
+
+
+def test_choose_dpi_none_leaves_a_page_unrendered_but_inspected(fixtures: Path):
+    [page] = list(render_document(fixtures / "A.1.0.pdf", choose_dpi=lambda info: None if info.usable else 200))
+    assert page.png is None and page.image_sha256 is None and page.dpi is None and page.width_px is None
+    assert page.error is None and page.text_layer.usable and page.width_pt > 0
