@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from .deploy_k8s import CPU_STEP_TAGS
 from .resources import WarehouseResource
 
 
@@ -11,7 +12,7 @@ def _doc_id(context: dg.AssetCheckExecutionContext) -> str:
     return context.run.tags["dagster/partition"]
 
 
-@dg.asset_check(asset="rendered_pages", description="Every page of the document was rendered.")
+@dg.asset_check(asset="rendered_pages", op_tags=CPU_STEP_TAGS, description="Every page of the document was rendered.")
 def rendered_pages_complete(context: dg.AssetCheckExecutionContext,
                             warehouse: WarehouseResource) -> dg.AssetCheckResult:
     doc_id = _doc_id(context)
@@ -26,7 +27,7 @@ def rendered_pages_complete(context: dg.AssetCheckExecutionContext,
 
 
 @dg.asset_check(asset="ocr_pages", description="Every page of the document is present exactly once; "
-                "pages that failed are counted (their errors are in the table).")
+                "pages that failed are counted (their errors are in the table).", op_tags=CPU_STEP_TAGS)
 def ocr_pages_complete(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
     doc_id = _doc_id(context)
     store = warehouse.warehouse
@@ -43,7 +44,8 @@ def ocr_pages_complete(context: dg.AssetCheckExecutionContext, warehouse: Wareho
 
 
 @dg.asset_check(asset="ocr_pages", description="No page came back empty without saying why (a blank page is "
-                "possible, but a run of them usually means a wrong page policy or a broken text layer).")
+                "possible, but a run of them usually means a wrong page policy or a broken text layer).",
+                op_tags=CPU_STEP_TAGS)
 def ocr_pages_no_silent_blanks(context: dg.AssetCheckExecutionContext,
                                warehouse: WarehouseResource) -> dg.AssetCheckResult:
     pages = warehouse.warehouse.read("ocr_pages", _doc_id(context), columns=["page_no", "text", "error"])
@@ -55,7 +57,8 @@ def ocr_pages_no_silent_blanks(context: dg.AssetCheckExecutionContext,
 def build_fallback_rate_check(max_fallback_rate: float) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset="ocr_pages", name="ocr_fallback_rate",
                     description=f"At most {max_fallback_rate:.0%} of the pages fell back from the GPU engine to "
-                                "Tesseract or failed (PDF_OCR_MAX_FALLBACK_RATE).")
+                                "Tesseract or failed (PDF_OCR_MAX_FALLBACK_RATE).",
+                    op_tags=CPU_STEP_TAGS)
     def ocr_fallback_rate(context: dg.AssetCheckExecutionContext,
                           warehouse: WarehouseResource) -> dg.AssetCheckResult:
         pages = warehouse.warehouse.read("ocr_pages", _doc_id(context), columns=["source"])
@@ -69,7 +72,7 @@ def build_fallback_rate_check(max_fallback_rate: float) -> dg.AssetChecksDefinit
 
 
 @dg.asset_check(asset="bpmn_elements", description="Element ids are unique per page, flows join shapes of "
-                "their own page, and most flows have both ends.")
+                "their own page, and most flows have both ends.", op_tags=CPU_STEP_TAGS)
 def bpmn_elements_sane(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
     elements = warehouse.warehouse.read("bpmn_elements", _doc_id(context))
     problems = []

@@ -4,6 +4,7 @@ import dagster as dg
 
 from .assets import PIPELINE_ASSETS
 from .checks import build_checks
+from .deploy_k8s import build_executor
 from .jobs import ocr_documents_job
 from .resources import OcrEngineResource, WarehouseResource
 from .schedules import build_catchup_schedule
@@ -19,6 +20,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         sensors=[build_new_documents_sensor(settings.min_file_age_s, settings.sensor_interval_s,
                                             settings.max_files_per_tick)],
         schedules=[build_catchup_schedule(settings.catchup_cron)],
+        executor=build_executor(settings),
         resources={
             "warehouse": WarehouseResource(data_dir=str(settings.data_dir.absolute()),
                                            inbox_dir=str(settings.inbox_dir.absolute())),

@@ -2,6 +2,7 @@ import dagster as dg
 
 from ..bpmn.document import clear_stale_files, find_diagrams, model_row
 from ..bpmn.rows import diagram_from_rows, element_rows
+from ..deploy_k8s import CPU_STEP_TAGS
 from ..metrics import StageClock, peak_rss_mb, rate
 from ..overlay import page_thumbnail, thumbnail_markdown
 from ..partitions import document_partitions_def
@@ -10,6 +11,7 @@ from ._errors import pipeline_errors
 
 
 @dg.asset(
+    op_tags=CPU_STEP_TAGS,
     partitions_def=document_partitions_def,
     deps=["rendered_pages", "ocr_pages"],
     group_name="bpmn",
@@ -47,6 +49,7 @@ def bpmn_elements(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 
 
 @dg.asset(
+    op_tags=CPU_STEP_TAGS,
     partitions_def=document_partitions_def,
     deps=["bpmn_elements"],
     group_name="bpmn",

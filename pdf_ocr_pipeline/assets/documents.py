@@ -1,5 +1,6 @@
 import dagster as dg
 
+from ..deploy_k8s import CPU_STEP_TAGS
 from ..inbox import is_safe_key
 from ..metrics import StageClock, peak_rss_mb
 from ..partitions import document_partitions_def
@@ -8,6 +9,7 @@ from ..resources import OcrEngineResource, WarehouseResource
 
 
 @dg.asset(
+    op_tags=CPU_STEP_TAGS,
     partitions_def=document_partitions_def,
     group_name="ocr",
     kinds={"pdf", "parquet"},

@@ -2,6 +2,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from ..deploy_k8s import CPU_STEP_TAGS
 from ..partitions import document_partitions_def
 from ..resources import WarehouseResource
 
@@ -14,6 +15,7 @@ def _value(metadata: dict, key: str, default=None):
 
 
 @dg.asset(
+    op_tags=CPU_STEP_TAGS,
     partitions_def=document_partitions_def,
     deps=list(STAGES),
     group_name="ocr",

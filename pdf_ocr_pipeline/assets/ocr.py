@@ -1,5 +1,6 @@
 import dagster as dg
 
+from ..deploy_k8s import GPU_STEP_TAGS
 from ..engines.router import ocr_document
 from ..metrics import StageClock, peak_rss_mb, rate
 from ..overlay import page_thumbnail, thumbnail_markdown
@@ -16,6 +17,7 @@ RENDERED_COLUMNS = ["page_no", "png", "dpi", "width_pt", "height_pt", "image_sha
     group_name="ocr",
     kinds={"tesseract", "vllm", "parquet"},
     pool="gpu",
+    op_tags=GPU_STEP_TAGS,
     retry_policy=TRANSIENT_RETRY,
     description="One row per page: text and words with boxes, from the text layer or the OCR engine.",
 )
