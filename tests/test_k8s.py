@@ -288,3 +288,18 @@ def test_dagster_k8s_step_handler_launches_the_steps_where_the_tags_say(tmp_path
             assert container["resources"]["requests"] == {"cpu": "1", "memory": "2Gi"}, key
             assert "nodeSelector" not in pod and "tolerations" not in pod, key
             assert pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"], key
+
+
+def test_the_image_installs_what_run_and_step_pods_need():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    root = Path(__file__).parents[1]
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    # the executor, and the PostgreSQL storage of the instance the Helm chart configures
+    assert sorted(extras["k8s"]) == ["dagster-k8s==0.29.27", "dagster-postgres==0.29.27"]
+    pins = dict(line.split("==") for line in (root / "requirements" / "constraints.txt").read_text().split())
+    assert pins["dagster-k8s"] == pins["dagster-postgres"] == "0.29.27" and pins["dagster"] == "1.13.27"
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "ARG EXTRAS=k8s,gpu" in dockerfile and '-c requirements/constraints.txt ".[${EXTRAS}]"' in dockerfile
