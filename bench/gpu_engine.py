@@ -138,6 +138,92 @@ def phase_selftest(args) -> dict:
     return {"phase": "selftest", "ok": mismatches == 0, "mismatched_rows": mismatches, "banned": banned_total}
 
 
+def phase_selftest_sampler(args) -> dict:
+    """The Triton ban of Model Runner V2's sampler bans exactly what vLLM's per-request filter bans, on random
+    looping histories, with prompts of different lengths and logits rows mapped to shuffled request slots."""
+    import types
+
+    import torch
+    from vllm.model_executor.models.deepseek_ocr import NoRepeatNGramLogitsProcessor
+
+    from pdf_ocr_pipeline.engines.ngram_sampler import NGramBanState, apply_ngram_ban
+
+    rnd = random.Random(1)
+    dev = torch.device("cuda")
+    B, V, width, mismatches, banned_total = 48, 512, 1024, 0, 0
+    state = NGramBanState(types.SimpleNamespace(max_num_reqs=B))
+    params = []
+    for i in range(B):  # every 8th request without extra_args: the ban must leave it alone
+        extra = None if i % 8 == 7 else {"ngram_size": rnd.choice([2, 3, 5, 30]),
+                                          "window_size": rnd.choice([20, 90, 300]),
+                                          "whitelist_token_ids": rnd.sample(range(16), rnd.choice([0, 2, 5]))}
+        params.append(extra)
+        state.add_request(i, types.SimpleNamespace(extra_args=extra))
+    state.apply_staged_writes()
+    prompt_len = [rnd.randint(1, 300) for _ in range(B)]
+    outs = [[] for _ in range(B)]
+    slots = list(range(B))
+    for step in range(400):
+        for o in outs:
+            o.append(o[-rnd.randint(1, min(12, len(o)))] if o and rnd.random() < 0.7 else rnd.randrange(16))
+        if step % 7:
+            continue
+        rnd.shuffle(slots)  # logits row r samples for request slots[r]
+        tokens = torch.zeros(B, width, dtype=torch.int32)
+        for i in range(B):
+            tokens[i, :prompt_len[i]] = 100 + i
+            tokens[i, prompt_len[i]:prompt_len[i] + len(outs[i])] = torch.tensor(outs[i], dtype=torch.int32)
+        logits = torch.zeros(B, V, device=dev)
+        mapping = torch.tensor(slots, dtype=torch.int32, device=dev)
+        apply_ngram_ban(logits, mapping, state.ngram_size.gpu, state.window_size.gpu, state.num_whitelist.gpu,
+                        state.whitelist.gpu, tokens.to(dev),
+                        torch.tensor(prompt_len, dtype=torch.int32, device=dev),
+                        torch.tensor([p + len(o) for p, o in zip(prompt_len, outs)], dtype=torch.int32, device=dev),
+                        torch.tensor([o[-1] for o in outs], dtype=torch.int32, device=dev),
+                        torch.zeros(B, dtype=torch.int32, device=dev))
+        got = logits.isinf().cpu()
+        for r, i in enumerate(slots):
+            ex = params[i]
+            want = torch.zeros(V, dtype=torch.bool) if ex is None else NoRepeatNGramLogitsProcessor(
+                ex["ngram_size"], ex["window_size"], set(ex["whitelist_token_ids"]))(list(outs[i]),
+                                                                                   torch.zeros(V)).isinf()
+            mismatches += int((want != got[r]).any())
+            banned_total += int(want.sum())
+    return {"phase": "selftest-sampler", "ok": mismatches == 0, "mismatched_rows": mismatches,
+            "banned": banned_total}
+
+
+def phase_ban_end_to_end(args) -> dict:
+    """Model Runner V2 with our sampler ban, greedy on the dummy model (which loops at once): no output repeats
+    a banned n-gram; the same run without the ban does (the check has teeth)."""
+    from vllm import LLM, SamplingParams
+
+    from pdf_ocr_pipeline.engines.deepseek_vllm import ngram_env
+
+    os.environ.update(ngram_env("sampler"))
+    from pdf_ocr_pipeline.engines.vllm_plugin import register
+
+    register()
+    llm = LLM(model=args.model, load_format="dummy", enable_prefix_caching=False, mm_processor_cache_gb=0,
+              max_model_len=4096, max_num_seqs=64, gpu_memory_utilization=0.5, limit_mm_per_prompt={"image": 1})
+    n, window = 4, 64
+    prompts = [{"prompt": f"<image>\nPage {i}: convert to markdown.",
+                "multi_modal_data": {"image": __import__("PIL.Image").Image.open(p).convert("RGB")}}
+               for i, p in enumerate(ensure_pages(16))]
+
+    def repeats(ids):
+        return sum(tuple(ids[j:j + n]) in {tuple(ids[k:k + n]) for k in range(max(0, j - window + n), j)}
+                   for j in range(1, len(ids) - n + 1))
+
+    res = {"phase": "ban-end-to-end"}
+    for label, extra in (("ban", {"ngram_size": n, "window_size": window}), ("no_ban", None)):
+        sp = SamplingParams(temperature=0.0, max_tokens=200, ignore_eos=True, extra_args=extra)
+        outs = llm.generate(prompts, sp, use_tqdm=False)
+        res[label] = sum(repeats(list(o.outputs[0].token_ids)) for o in outs)
+    res["ok"] = res["ban"] == 0 and res["no_ban"] > 0
+    return res
+
+
 def _vanilla_llm(args, max_num_seqs):
     from vllm import LLM
 
@@ -304,6 +390,10 @@ def phase_server(args) -> dict:
 def run_phase(args) -> dict:
     if args.phase == "selftest":
         return phase_selftest(args)
+    if args.phase == "selftest-sampler":
+        return phase_selftest_sampler(args)
+    if args.phase == "ban-end-to-end":
+        return phase_ban_end_to_end(args)
     if args.phase == "vanilla":
         return phase_vanilla(args)
     if args.phase.startswith("engine-"):
@@ -323,7 +413,7 @@ def main() -> None:
     ap.add_argument("--engine-pages", type=int, default=512)
     ap.add_argument("--concurrency", type=int, default=512)
     ap.add_argument("--prep-workers", type=int, default=8)
-    ap.add_argument("--ngram-impl", default="batched")
+    ap.add_argument("--ngram-impl", default="sampler")
     ap.add_argument("--resolution", default="base")
     ap.add_argument("--gpus", type=int, default=1)
     ap.add_argument("--api-servers", type=int, default=4)

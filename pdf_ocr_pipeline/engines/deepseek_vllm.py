@@ -24,14 +24,24 @@ from .base import OcrPage, PageImage
 from .grounding import is_runaway, parse_grounded
 from .image_prep import PreparedImage, prepare
 from .prompts import get_prompt
+from .vllm_plugin import NGRAM_SAMPLER_ENV
 from .vllm_transport import Completion, InProcessTransport, Request, Sampling, ServerTransport
 
 PageKind = Literal["text", "diagram"]
-NGRAM_PROCESSORS = {
+NgramImpl = Literal["sampler", "batched", "upstream", "none"]
+NGRAM_PROCESSORS = {  # where the no-repeat n-gram ban runs; any custom logits processor means vLLM's V1 runner
+    "sampler": None,  # our Triton kernel in Model Runner V2's sampler (``ngram_sampler``, via our plugin)
     "batched": "pdf_ocr_pipeline.engines.ngram_filter:BatchedNGramLogitsProcessor",
     "upstream": "vllm.model_executor.models.deepseek_ocr:NGramPerReqLogitsProcessor",
-    "none": None,  # no filter (diagnostics): any custom logits processor puts vLLM on its V1 model runner
+    "none": None,  # no filter (diagnostics)
 }
+
+
+def ngram_env(impl: str) -> dict[str, str]:
+    """Environment vLLM's processes need for ``impl``: the sampler ban needs our plugin and Model Runner V2."""
+    if impl == "sampler":
+        return {NGRAM_SAMPLER_ENV: "1", "VLLM_USE_V2_MODEL_RUNNER": "1"}
+    return {NGRAM_SAMPLER_ENV: "0"}
 
 
 class DeepSeekVllmOptions(BaseModel):
@@ -64,7 +74,7 @@ class DeepSeekVllmOptions(BaseModel):
     gpu_memory_utilization: Annotated[float, Field(ge=0.05, le=0.99)] = 0.9
     max_num_seqs: Annotated[int, Field(ge=1, le=4096)] = 512
     max_model_len: Annotated[int, Field(ge=1024, le=32768)] = 8192
-    ngram_impl: Literal["batched", "upstream", "none"] = "batched"
+    ngram_impl: NgramImpl = "sampler"
     load_format: Literal["auto", "dummy"] = Field("auto", description="dummy: random weights, benchmarks only")
     ignore_eos: bool = Field(False, description="benchmarks only: force max_tokens per page")
 
@@ -116,10 +126,12 @@ def build_llm(options: DeepSeekVllmOptions):
 
     Call before anything touches CUDA in this process; vLLM forks its engine process from it.
     """
-    from .vllm_plugin import ENV, apply_resolution
+    from .vllm_plugin import ENV, apply_resolution, register
 
     os.environ[ENV] = options.resolution  # for vLLM processes that load our plugin
+    os.environ.update(ngram_env(options.ngram_impl))
     apply_resolution(options.resolution)
+    register()
     from vllm import LLM
 
     return LLM(model=options.model, enable_prefix_caching=False, mm_processor_cache_gb=0,

@@ -10,7 +10,8 @@ constants changed in EVERY vLLM process that prepares images or sizes the encode
     pdf_ocr_deepseek = "pdf_ocr_pipeline.engines.vllm_plugin:register"
 
 ``register`` reads ``PDF_OCR_DEEPSEEK_RESOLUTION`` (set by ``pdf-ocr serve`` and by the in-process transport)
-and does nothing unless it says ``base``. Runs inside vLLM's processes only; imports vLLM lazily.
+and changes nothing unless it says ``base``. The same hook installs the n-gram ban in Model Runner V2's sampler
+(``ngram_sampler``) when ``PDF_OCR_NGRAM_IN_SAMPLER=1``. Runs inside vLLM's processes only; imports vLLM lazily.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 
 ENV = "PDF_OCR_DEEPSEEK_RESOLUTION"
+NGRAM_SAMPLER_ENV = "PDF_OCR_NGRAM_IN_SAMPLER"  # "1": the n-gram ban in Model Runner V2's sampler (ngram_sampler)
 RESOLUTIONS = ("gundam", "base")
 BASE_SIZE = 1024
 
@@ -43,7 +45,12 @@ def apply_resolution(mode: str) -> None:
 
 
 def register() -> None:
-    """vLLM general-plugin hook: apply the resolution named in ``PDF_OCR_DEEPSEEK_RESOLUTION``."""
+    """vLLM general-plugin hook: apply the resolution named in ``PDF_OCR_DEEPSEEK_RESOLUTION`` and, with
+    ``PDF_OCR_NGRAM_IN_SAMPLER=1``, install the n-gram ban in Model Runner V2's sampler."""
     mode = os.environ.get(ENV, "").strip().lower()
     if mode:
         apply_resolution(mode)
+    if os.environ.get(NGRAM_SAMPLER_ENV) == "1":
+        from .ngram_sampler import install
+
+        install()

@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import MissingDependencyError
-from .deepseek_vllm import NGRAM_PROCESSORS
+from .deepseek_vllm import NGRAM_PROCESSORS, NgramImpl, ngram_env
 from .vllm_plugin import ENV
 
 
@@ -35,7 +35,7 @@ class ServeOptions(BaseModel):
     max_model_len: Annotated[int, Field(ge=1024, le=32768)] = 8192
     api_server_count: Annotated[int, Field(ge=1, le=64, description="front-end processes (image prep)")] = 4
     resolution: Literal["base", "gundam"] = "base"
-    ngram_impl: Literal["batched", "upstream", "none"] = "batched"
+    ngram_impl: NgramImpl = "sampler"
     load_format: Literal["auto", "dummy"] = "auto"
     extra_args: tuple[str, ...] = ()
 
@@ -68,9 +68,10 @@ def serve_command(options: ServeOptions) -> list[str]:
 
 
 def serve_env(options: ServeOptions, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for the server: the resolution for our vLLM plugin, usage stats off."""
+    """The environment for the server: resolution and n-gram ban for our vLLM plugin, usage stats off."""
     env = dict(os.environ if base is None else base)
     env[ENV] = options.resolution
+    env.update(ngram_env(options.ngram_impl))
     env.setdefault("VLLM_NO_USAGE_STATS", "1")
     return env
 
@@ -86,14 +87,16 @@ def run_server(options: ServeOptions) -> int:
     """Run the server in the foreground until it exits (Ctrl-C stops it); returns its exit code.
 
     Raises:
-        MissingDependencyError: vLLM is not installed, or ``resolution="base"`` without our vLLM plugin.
+        MissingDependencyError: vLLM is not installed, or our vLLM plugin is not and the options need it.
     """
     if importlib.util.find_spec("vllm") is None:
         raise MissingDependencyError("vLLM is not installed", hint="pip install -e '.[gpu]'")
-    if options.resolution == "base" and not plugin_installed():
+    needs = [w for w, on in (("resolution 'base'", options.resolution == "base"),
+                             ("ngram_impl 'sampler'", options.ngram_impl == "sampler")) if on]
+    if needs and not plugin_installed():
         raise MissingDependencyError(
-            "resolution 'base' needs the pdf_ocr vLLM plugin (entry point vllm.general_plugins)",
-            hint="reinstall the package (pip install -e '.[gpu]') or use --resolution gundam")
+            f"{' and '.join(needs)} need the pdf_ocr vLLM plugin (entry point vllm.general_plugins)",
+            hint="reinstall the package (pip install -e '.[gpu]'), or use --resolution gundam --ngram-impl batched")
     proc = subprocess.Popen(serve_command(options), env=serve_env(options))
     try:
         return proc.wait()

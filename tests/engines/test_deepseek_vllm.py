@@ -305,12 +305,21 @@ def test_serve_command_has_the_deepseek_ocr_recipe():
     assert cmd[:5] == [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", "/models/DeepSeek-OCR"]
     flags = dict(zip(cmd[5::1], cmd[6::1]))
     assert flags["--port"] == "8123" and flags["--gpu-memory-utilization"] == "0.5" and flags["--max-num-seqs"] == "64"
-    assert flags["--logits-processors"].endswith("ngram_filter:BatchedNGramLogitsProcessor")
     assert flags["--mm-processor-cache-gb"] == "0" and "--no-enable-prefix-caching" in cmd
     assert json.loads(flags["--override-generation-config"]) == {"temperature": 0.0}
+    # The default n-gram ban runs in Model Runner V2's sampler: no logits processor (it would force the V1
+    # runner), our plugin told to install the ban, and V2 forced so the patched sampler is the one that runs.
+    assert "--logits-processors" not in cmd
+    env = serve_env(o, {})
+    assert env["PDF_OCR_DEEPSEEK_RESOLUTION"] == "base"
+    assert env["PDF_OCR_NGRAM_IN_SAMPLER"] == "1" and env["VLLM_USE_V2_MODEL_RUNNER"] == "1"
+    batched = ServeOptions(ngram_impl="batched")
+    assert serve_command(batched)[serve_command(batched).index("--logits-processors") + 1].endswith(
+        "ngram_filter:BatchedNGramLogitsProcessor")
+    assert serve_env(batched, {})["PDF_OCR_NGRAM_IN_SAMPLER"] == "0" and "VLLM_USE_V2_MODEL_RUNNER" not in serve_env(
+        batched, {})
     upstream = serve_command(ServeOptions(ngram_impl="upstream"))
     assert "vllm.model_executor.models.deepseek_ocr:NGramPerReqLogitsProcessor" in upstream
-    assert serve_env(o, {})["PDF_OCR_DEEPSEEK_RESOLUTION"] == "base"
 
 
 def test_importing_the_engine_needs_neither_vllm_nor_torch():
@@ -330,4 +339,15 @@ def test_batched_ngram_filter_bans_what_vllms_filter_bans():
     from gpu_engine import phase_selftest
 
     result = phase_selftest(None)
+    assert result["ok"] and result["banned"] > 0
+
+
+@pytest.mark.gpu
+def test_sampler_ngram_kernel_bans_what_vllms_filter_bans():
+    """On the GPU machine: the Triton ban of Model Runner V2's sampler against vLLM's per-request filter."""
+    pytest.importorskip("vllm")
+    sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
+    from gpu_engine import phase_selftest_sampler
+
+    result = phase_selftest_sampler(None)
     assert result["ok"] and result["banned"] > 0
