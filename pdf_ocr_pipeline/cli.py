@@ -3,7 +3,7 @@
     pdf-ocr run [PATHS...] [--data-dir DIR] [--pages auto|ocr|text] [--engine tesseract|deepseek-vllm] [--dpi N]
     pdf-ocr show DOC --page N [--data-dir DIR] [--out FILE.png]
     pdf-ocr report [--data-dir DIR] [--out report.html]
-    pdf-ocr serve [--model M] [--port N] [--gpu-memory-utilization F] [--max-num-seqs N]
+    pdf-ocr serve [--model M] [--port N] [--gpu-memory-utilization F] [--max-num-seqs N] [--ngram-impl I]
 
 Exit status: 0 when every document succeeded, 1 when any failed (their errors are in the table), 2 for bad
 usage, 3 when a dependency is missing.
@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-num-seqs", type=int, default=512, help="pages decoded at once")
     serve.add_argument("--api-server-count", type=int, default=4, help="front-end processes (image preprocessing)")
     serve.add_argument("--resolution", choices=["base", "gundam"], default="base")
+    serve.add_argument("--ngram-impl", choices=["sampler", "batched", "upstream", "none"], default="sampler",
+                       help="where the no-repeat n-gram ban runs (default: in vLLM's sampler, Model Runner V2)")
+    serve.add_argument("--load-format", choices=["auto", "dummy"], default="auto",
+                       help="dummy: random weights of the model's shape (benchmarks and smoke tests only)")
     serve.add_argument("--print-command", action="store_true", help="print the vllm command line and exit")
     from .cli_views import add_report_parser, add_show_parser
 
@@ -200,7 +204,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     options = ServeOptions(model=args.model or Settings.from_env().model, host=args.host, port=args.port,
                            gpu_memory_utilization=args.gpu_memory_utilization, max_num_seqs=args.max_num_seqs,
-                           api_server_count=args.api_server_count, resolution=args.resolution)
+                           api_server_count=args.api_server_count, resolution=args.resolution,
+                           ngram_impl=args.ngram_impl, load_format=args.load_format)
     if args.print_command:
         print(" ".join(serve_command(options)))
         return 0
