@@ -303,3 +303,28 @@ def test_the_image_installs_what_run_and_step_pods_need():
     assert pins["dagster-k8s"] == pins["dagster-postgres"] == "0.29.27" and pins["dagster"] == "1.13.27"
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert "ARG EXTRAS=k8s,gpu" in dockerfile and '-c requirements/constraints.txt ".[${EXTRAS}]"' in dockerfile
+
+
+def test_the_readme_shows_the_helm_values_we_ship():
+    readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
+    section = readme.split("## Deploying on Kubernetes", 1)[1].split("\n## ", 1)[0]
+    shown = yaml.safe_load(section.split("`values.yaml` in short", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0])
+    shipped = yaml.safe_load((DEPLOY / "values.yaml").read_text())
+
+    def same(a, b, path="values"):
+        if a is None:  # elided in the README (a comment says what is there)
+            return
+        if isinstance(a, dict):
+            assert isinstance(b, dict) and set(a) <= set(b), path
+            for k in a:
+                same(a[k], b[k], f"{path}.{k}")
+        elif isinstance(a, list):
+            assert isinstance(b, list) and len(a) == len(b), path
+            for i, (x, y) in enumerate(zip(a, b)):
+                same(x, y, f"{path}[{i}]")
+        else:
+            assert a == b, path
+
+    same(shown, shipped)
+    env = {e["name"]: e["value"] for e in shipped["dagster-user-deployments"]["deployments"][0]["env"]}
+    assert all(f"{k}={v}" in section.replace("\n             # ", " ") for k, v in env.items()), env
