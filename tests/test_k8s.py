@@ -302,7 +302,8 @@ def test_the_image_installs_what_run_and_step_pods_need():
     pins = dict(line.split("==") for line in (root / "requirements" / "constraints.txt").read_text().split())
     assert pins["dagster-k8s"] == pins["dagster-postgres"] == "0.29.27" and pins["dagster"] == "1.13.27"
     dockerfile = (DEPLOY / "Dockerfile").read_text()
-    assert "ARG EXTRAS=k8s,gpu" in dockerfile and '-c requirements/constraints.txt ".[${EXTRAS}]"' in dockerfile
+    assert "ARG GPU=1" in dockerfile and "extras=k8s,gpu;" in dockerfile and "extras=k8s;" in dockerfile
+    assert 'pip install --no-cache-dir -c /tmp/constraints.txt ".[$extras]"' in dockerfile
 
 
 def test_the_readme_shows_the_helm_values_we_ship():
