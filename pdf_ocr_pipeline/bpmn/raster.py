@@ -56,6 +56,81 @@ def binarize(gray: np.ndarray) -> np.ndarray:
     return ink
 
 
+def faint_rules(gray: np.ndarray, ink: np.ndarray, scale: float, min_len: float = 40.0) -> np.ndarray:
+    """Long straight horizontal and vertical rules too light for Otsu (lanes and pools drawn in light grey):
+    pixels darker than their neighbourhood that run straight for ``min_len`` points, and that ``ink`` mostly
+    lacks (dark rules and connectors are there already, with their own width). 0/255."""
+    cv2 = _cv2()
+    blur = cv2.GaussianBlur(gray, (3, 3), 0)
+    block = max(15, int(min(gray.shape) / 25) | 1)
+    local = cv2.adaptiveThreshold(blur, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 8)
+    n = max(10, int(min_len / scale))
+    out = np.zeros_like(local)
+    for k_close, k_open in (((1, 5), (1, n)), ((5, 1), (n, 1))):
+        # a closing along the rule first, so single pixels lost to noise or JPEG do not cut it
+        m = cv2.morphologyEx(local, cv2.MORPH_CLOSE, np.ones(k_close, np.uint8))
+        m = cv2.bitwise_and(cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones(k_open, np.uint8)), local)
+        cnt, lab = cv2.connectedComponents(m, connectivity=8)
+        if cnt <= 1:
+            continue
+        on = np.nonzero(m)
+        ids = lab[on]
+        total = np.bincount(ids, minlength=cnt)
+        dark = np.bincount(ids, weights=ink[on] > 0, minlength=cnt)
+        faint = dark < 0.3 * np.maximum(total, 1)
+        faint[0] = False
+        keep = faint[ids]
+        out[on[0][keep], on[1][keep]] = 255
+    return out
+
+
+def rule_weight(ink: np.ndarray, box: tuple[int, int, int, int], reach: int = 6) -> int:
+    """How many pixels thick the borders of ``box`` (pixels) are drawn: the widest run of rows (columns)
+    around an edge that is inked along most of it."""
+    x0, y0, x1, y1 = box
+    h, w = ink.shape
+    best = 1
+    for y in (y0, y1):
+        prof = (ink[max(0, y - reach):y + reach + 1, max(0, x0):x1 + 1] > 0).mean(axis=1)
+        best = max(best, int((prof > 0.5).sum()))
+    for x in (x0, x1):
+        prof = (ink[max(0, y0):y1 + 1, max(0, x - reach):x + reach + 1] > 0).mean(axis=0)
+        best = max(best, int((prof > 0.5).sum()))
+    return best
+
+
+def cut_border(rest: np.ndarray, box: tuple[int, int, int, int], weight: int) -> None:
+    """Remove (in place) the border of ``box`` (pixels), drawn ``weight`` pixels thick, from ``rest``, except
+    where a stroke crosses it: columns (rows) inked just outside the border on both sides. A flow crossing
+    a lane border stays one stroke; a dash that only touches the border comes apart from it."""
+    h, w = rest.shape
+    x0, y0, x1, y1 = box
+    r = weight // 2 + 1
+
+    def near(v: np.ndarray) -> np.ndarray:  # a stroke may shift a pixel sideways across the border
+        out = v.copy()
+        out[1:] |= v[:-1]
+        out[:-1] |= v[1:]
+        return out
+
+    for y in (y0, y1):
+        a, b = max(0, x0 - r), min(w, x1 + r + 1)
+        ya, yb = max(0, y - r), min(h, y + r + 1)
+        keep = np.zeros(b - a, bool)
+        if y - r - 1 >= 0 and y + r + 1 < h:
+            keep = (rest[y - r - 1, a:b] > 0) & near(rest[y + r + 1, a:b] > 0)
+        band = rest[ya:yb, a:b]
+        band[:, ~keep] = 0
+    for x in (x0, x1):
+        a, b = max(0, y0 - r), min(h, y1 + r + 1)
+        xa, xb = max(0, x - r), min(w, x + r + 1)
+        keep = np.zeros(b - a, bool)
+        if x - r - 1 >= 0 and x + r + 1 < w:
+            keep = (rest[a:b, x - r - 1] > 0) & near(rest[a:b, x + r + 1] > 0)
+        band = rest[a:b, xa:xb]
+        band[~keep, :] = 0
+
+
 def _stroke_width(ink: np.ndarray, contour: np.ndarray, dist: np.ndarray) -> float:
     pts = contour.reshape(-1, 2)
     vals = []
@@ -75,38 +150,39 @@ def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim
     else:
         gray = png if png.ndim == 2 else cv2.cvtColor(png, cv2.COLOR_BGR2GRAY)
     from pdf_ocr_pipeline.bpmn.dashes import faint_dots, join_dashes, specks
+    from pdf_ocr_pipeline.bpmn.raster_frames import frame_prims
     ink = binarize(gray)
+    light = faint_rules(gray, ink, scale)
+    ink = cv2.bitwise_or(ink, light)
     faint = faint_dots(gray, ink, scale)
+    # rules are read before the words are blanked: a word box touching a lane border must not cut it
+    _, rects, boxes = frame_prims(ink, scale, 0)
     for _, (x0, y0, x1, y1) in words:  # text is not geometry
         for m in (ink, faint):
             cv2.rectangle(m, (int(x0 / scale) - 1, int(y0 / scale) - 1), (int(math.ceil(x1 / scale)) + 1,
                           int(math.ceil(y1 / scale)) + 1), 0, -1)
     dist = cv2.distanceTransform(ink, cv2.DIST_L2, 3)
-    contours, hier = cv2.findContours(ink, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
-    prims: list[Prim] = []
+    holes = _holes(ink, dist, scale)
+    # rule-bounded rectangles stand in for the sharp holes they coincide with (a header band's hole is
+    # typed as rounded by its fill alone); a hole with rounded corners is a sub-process, and wins
+    round_boxes = [p.box for p, _, _, rnd in holes if rnd]
+    holes = [h for h in holes if h[3] or not (h[0].closed and h[0].curves <= 4 and h[0].lines >= 4 and
+                                               any(g.iou(h[0].box, b) > 0.85 for b in boxes))]
+    rects = [r for r in rects if not any(g.iou(r.box, b) > 0.85 for b in round_boxes)]
+    prims: list[Prim] = [h[0] for h in holes] + rects
+    order = len(prims)
     outline = np.zeros_like(ink)
-    order = 0
-    min_side = 9 / scale
-    for i, c in enumerate(contours):
-        if hier[0][i][3] < 0:  # outer boundary of an ink component; holes are the shapes' insides
-            continue
-        x, y, w, h = cv2.boundingRect(c)
-        if w < min_side or h < min_side:
-            continue
-        sw = _stroke_width(ink, c, dist)
-        # the hole's contour runs along the inside of the stroke: push it out by half the stroke
-        pts = c.reshape(-1, 2).astype(float)
-        cx, cy = pts.mean(axis=0)
-        prim = _prim_from_contour(pts, (cx, cy), sw / 2, scale, sw, order)
-        if prim is None:
-            continue
-        prims.append(prim)
-        order += 1
-        cv2.drawContours(outline, [c], -1, 255, thickness=max(3, int(round(sw * 2.2))))
-    # filled blobs (arrowheads, filled icons): what an opening leaves
-    k = max(3, int(round(2.2 * np.median(dist[ink > 0]) * 2 + 1))) if (ink > 0).any() else 3
-    blobs = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    for _, c, thick, _ in holes:
+        cv2.drawContours(outline, [c], -1, 255, thickness=thick)
+    # the typical stroke half-width, from the dark ink only (faint rules are thin and would lower it)
+    dark = (ink > 0) & (light == 0)
+    k = max(3, int(round(2.2 * np.median(dist[dark]) * 2 + 1))) if dark.any() else 3
     rest = cv2.bitwise_and(ink, cv2.bitwise_not(outline))
+    for r in rects:  # pool and lane borders are no connectors, but flows crossing them stay whole
+        b = tuple(int(round(v / scale)) for v in r.box)
+        cut_border(rest, b, rule_weight(ink, b))
+    # filled blobs (arrowheads, filled icons): what an opening leaves
+    blobs = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     for c in cv2.findContours(blobs, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]:
         x, y, w, h = cv2.boundingRect(c)
         if max(w, h) * scale > 16 or max(w, h) * scale < 3:
@@ -119,9 +195,33 @@ def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim
                           width=0.0, dash="solid", order=order))
         order += 1
     prims.extend(join_dashes(_strokes(rest, scale, order), specks(cv2.bitwise_or(rest, faint), scale)))
-    prims.extend(_long_lines(ink, scale, order + len(prims)))
     from pdf_ocr_pipeline.bpmn.raster_icons import refine_icons
     return refine_icons(prims, gray, scale)
+
+
+def _holes(ink: np.ndarray, dist: np.ndarray, scale: float) -> list[tuple[Prim, np.ndarray, int, bool]]:
+    """Closed outlines from the holes of the ink: ``(prim, contour, outline thickness px, rounded)``, where
+    rounded marks big outlines whose corners stay off their bounding box (sub-processes)."""
+    cv2 = _cv2()
+    contours, hier = cv2.findContours(ink, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+    out = []
+    min_side = 9 / scale
+    for i, c in enumerate(contours):
+        if hier[0][i][3] < 0:  # outer boundary of an ink component; holes are the shapes' insides
+            continue
+        x, y, w, h = cv2.boundingRect(c)
+        if w < min_side or h < min_side:
+            continue
+        sw = _stroke_width(ink, c, dist)
+        # the hole's contour runs along the inside of the stroke: push it out by half the stroke
+        pts = c.reshape(-1, 2).astype(float)
+        cx, cy = pts.mean(axis=0)
+        prim = _prim_from_contour(pts, (cx, cy), sw / 2, scale, sw, len(out))
+        if prim is None:
+            continue
+        rnd = prim.size >= 40 and _rounded(pts, scale)
+        out.append((prim, c, max(3, int(round(sw * 2.2))), rnd))
+    return out
 
 
 def _prim_from_contour(pts: np.ndarray, c: tuple[float, float], grow: float, scale: float, sw: float,
@@ -143,7 +243,7 @@ def _prim_from_contour(pts: np.ndarray, c: tuple[float, float], grow: float, sca
         return Prim(points=tuple(verts + verts[:1]), closed=True, curves=0, lines=4, stroke=0.0, fill=None,
                     width=sw * scale, dash="solid", order=order)
     fill_ratio = cv2.contourArea(out.astype(np.float32)) * scale * scale / max(g.area(b), 1e-6)
-    if fill_ratio > 0.9 and (g.width(b) > 120 and g.height(b) > 45) and not _rounded(pts_pt, b, sw * scale):
+    if fill_ratio > 0.9 and (g.width(b) > 120 and g.height(b) > 45) and not _rounded(pts, scale):
         r = [(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])]
         return Prim(points=tuple(r + r[:1]), closed=True, curves=0, lines=4, stroke=0.0, fill=None,
                     width=sw * scale, dash="solid", order=order)
@@ -156,36 +256,15 @@ def _prim_from_contour(pts: np.ndarray, c: tuple[float, float], grow: float, sca
     return None
 
 
-def _rounded(pts: list[g.Point], b: g.Box, sw: float) -> bool:
-    """Rounded corners: the outline stays away from at least three corners of its bounding box."""
-    corners = [(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])]
-    far = sum(1 for c in corners if min(g.dist(c, p) for p in pts) > max(2.2, 1.5 * sw))
+def _rounded(hole: np.ndarray, scale: float) -> bool:
+    """Rounded corners: the hole's own contour (pixels, inside the stroke, so a thick border does not hide
+    the rounding as it does on the centreline) stays a point or more off at least three corners of its box."""
+    x0, y0 = hole.min(axis=0)
+    x1, y1 = hole.max(axis=0)
+    far = 0
+    for cx, cy in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
+        far += float(np.hypot(hole[:, 0] - cx, hole[:, 1] - cy).min()) > max(2.0, 1.0 / scale)
     return far >= 3
-
-
-def _long_lines(ink: np.ndarray, scale: float, order: int) -> list[Prim]:
-    """Long horizontal and vertical rules (pool and lane borders) as 2-point prims, found by opening the ink
-    with long thin kernels, so ``structure.rects_from_lines`` can rebuild pools and lanes that connectors
-    crossing their borders split into several holes."""
-    cv2 = _cv2()
-    out = []
-    for horiz, min_len in ((True, 100), (False, 40)):
-        n = max(10, int(min_len / scale))
-        k = cv2.getStructuringElement(cv2.MORPH_RECT, (n, 1) if horiz else (1, n))
-        m = cv2.morphologyEx(ink, cv2.MORPH_OPEN, k)
-        for c in cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]:
-            x, y, w, h = cv2.boundingRect(c)
-            if horiz:
-                yc = (y + h / 2) * scale
-                pts = ((x * scale, yc), ((x + w) * scale, yc))
-            else:
-                xc = (x + w / 2) * scale
-                pts = ((xc, y * scale), (xc, (y + h) * scale))
-            # stroke None: these only rebuild rectangles; the skeleton already traced them as strokes
-            out.append(Prim(points=pts, closed=False, curves=0, lines=1, stroke=None, fill=None, width=h * scale
-                            if horiz else w * scale, dash="solid", order=order))
-            order += 1
-    return out
 
 
 def _strokes(rest: np.ndarray, scale: float, order: int) -> list[Prim]:
