@@ -93,3 +93,21 @@ def test_raster_events_and_gateways_on_noisy_render(bpmn_fixtures, stem, seed, s
     assert s.prf(FLOW_CLASSES)[2] >= flows
     if stem == "B.2.0":
         assert s.tp["parallelGateway"] == 3 and s.tp["intermediateEvent"] >= 14
+
+
+def test_border_weight_tells_a_thick_call_activity_border_from_a_task():
+    from pdf_ocr_pipeline.bpmn.raster_icons import border_weight, thick_borders
+    img = np.full((200, 300), 255, np.uint8)
+    cv2.rectangle(img, (20, 20), (120, 90), 0, 2)
+    cv2.rectangle(img, (160, 20), (260, 90), 0, 6)
+    cv2.rectangle(img, (20, 120), (120, 190), 0, 2)
+    img = cv2.GaussianBlur(img, (3, 3), 0.8)
+    dark = (255 - img.astype(np.float32)) / 255
+    boxes = [(20, 20, 120, 90), (160, 20, 260, 90), (20, 120, 120, 190)]
+    pts = lambda b: tuple((x * SCALE, y * SCALE) for x, y in ((b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3]), (b[0], b[1])))
+    thin_w, thick_w, _ = (border_weight(dark, tuple(v * SCALE for v in b), SCALE) for b in boxes)
+    assert thick_w >= 2 * thin_w
+    prims = [Prim(points=pts(b), closed=True, curves=4, lines=4, stroke=0.0, fill=None, width=1.8, dash="solid",
+                  order=0) for b in boxes]
+    out = thick_borders(prims, dark, SCALE)
+    assert [p.width for p in out] == [1.8, 3.6, 1.8]
