@@ -65,10 +65,14 @@ def _near(grid: dict, p: g.Point, r: float) -> list[int]:
 def _grow(seed: int, ends: dict[int, tuple[g.Point, g.Point]], free: set[int], max_gap: float, bridge: float,
           lateral: float, min_pieces: int, grid: dict) -> list[int]:
     chain = [seed]
+    ref = _axis(list(ends[seed]))[1]
     for side in (1, -1):
         while True:
             pts = [q for k in chain for q in ends[k]]
             c, u = _axis(pts)
+            if u[0] * ref[0] + u[1] * ref[1] < 0:  # the fitted axis has no sign: keep the seed's
+                u = (-u[0], -u[1])
+            ref = u
             u = (u[0] * side, u[1] * side)
             tip = max(_proj(q, c, u)[0] for q in pts)
             reach = bridge if len(chain) >= min_pieces else max_gap

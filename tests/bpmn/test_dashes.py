@@ -61,6 +61,20 @@ def test_raster_message_flows_across_pools_a40():
     assert s.prf(FLOW_CLASSES)[2] >= 0.95
 
 
+def test_a_run_keeps_its_direction_when_a_speck_tilts_its_axis():
+    # a vertical run whose fitted axis flips sign once a speck a quarter point off joins it: growth must go on
+    # in the same direction and bridge the border gap below
+    pieces = [_seg((184.32, 163.2), (184.32, 159.36)), _seg((184.32, 168.48), (184.32, 172.32)),
+              _seg((184.32, 180.96), (184.32, 177.6)), _seg((184.32, 195.36), (184.32, 198.72)),
+              _seg((184.32, 207.84), (184.32, 204.48))]
+    speck = [Prim(points=((184.56, 186.24), (184.56, 187.2)), closed=False, curves=0, lines=1, stroke=0.0, fill=None,
+                  width=0.0, dash="dotted", order=0)]
+    out = join_dashes(pieces, speck)
+    assert len(out) == 1 and out[0].dash == "dashed"
+    ys = sorted(q[1] for q in out[0].points)
+    assert ys[0] < 160 and ys[-1] > 207
+
+
 def test_raster_elbow_message_flows_b10():
     s = score(_noisy("B.1.0", 5), parse_bpmn(FIX / "B.1.0.bpmn", transform=(0.75, 0.75, 0, 0)))
     # measured 2026-11-27: message flows 0/2 -> 2/2 (two bends each, crossing pool borders); flows F1 0.656 -> 0.786
