@@ -134,6 +134,37 @@ def gateway_marker(p: Prim, dark: np.ndarray, scale: float) -> list[Prim]:
                  order=p.order)]
 
 
+def collapsed_marker(box: g.Box, dark: np.ndarray, scale: float, level: float = 0.25) -> g.Box | None:
+    """The collapsed sub-process marker of the activity ``box`` (points): a small square with a plus in the
+    bottom middle, read from the darkness (it is often drawn thin and grey, and its hole is split in four
+    by the plus, so it leaves no outline of its own). Its box in points, or ``None``."""
+    import cv2
+    x0, y0, x1, y1 = (v / scale for v in box)
+    w, h = x1 - x0, y1 - y0
+    rx0, rx1 = int(x0 + 0.2 * w), int(x1 - 0.2 * w)
+    ry0, ry1 = int(y0 + 0.5 * h), int(y1 - 1)
+    if rx1 - rx0 < 4 or ry1 - ry0 < 4 or rx0 < 0 or ry0 < 0 or ry1 > dark.shape[0] or rx1 > dark.shape[1]:
+        return None
+    reg = dark[ry0:ry1, rx0:rx1]
+    n, lab, stats, _ = cv2.connectedComponentsWithStats((reg > level).astype(np.uint8), connectivity=8)
+    for k in range(1, n):
+        bx, by, bw, bh, _ = stats[k]
+        if not (6 <= bw * scale <= 16 and 6 <= bh * scale <= 16 and abs(bw - bh) <= 0.2 * max(bw, bh)):
+            continue
+        if bx + bw >= reg.shape[1] - 1 or by + bh >= reg.shape[0] - 1:
+            continue  # touches the border of the region: part of the outline or a flow
+        sq = reg[by:by + bh, bx:bx + bw]
+        e = max(1, int(round(0.15 * bw)))
+        sides = [sq[:e].max(axis=0).mean(), sq[-e:].max(axis=0).mean(), sq[:, :e].max(axis=1).mean(),
+                 sq[:, -e:].max(axis=1).mean()]
+        mid_r, mid_c = sq[bh // 2 - 1:bh // 2 + 2, e:-e].max(axis=0), sq[e:-e, bw // 2 - 1:bw // 2 + 2].max(axis=1)
+        quads = [sq[int(bh * fy), int(bw * fx)] for fy in (0.3, 0.7) for fx in (0.3, 0.7)]
+        if min(sides) > level and mid_r.size and mid_c.size and (mid_r > level).mean() > 0.7 and \
+                (mid_c > level).mean() > 0.7 and max(quads) < level:
+            return ((rx0 + bx) * scale, (ry0 + by) * scale, (rx0 + bx + bw) * scale, (ry0 + by + bh) * scale)
+    return None
+
+
 def border_weight(dark: np.ndarray, box: g.Box, scale: float, n: int = 7) -> float | None:
     """How thick (points) the border of a rectangle-like outline ``box`` (points) is drawn: the half-maximum
     width of the darkness profile across its straight sides, median over ``n`` places on each side (flows
@@ -176,8 +207,16 @@ def refine_icons(prims: list[Prim], gray: np.ndarray, scale: float) -> list[Prim
         if p.closed and p.curves >= 4 and p.lines == 0 and p.stroke is not None and p.size >= 11 and \
                 not any(g.contains(d.box, p.box, 1.0) for d in diamonds):
             out.extend(refine_circle(p, dark, scale))
-        else:
-            out.append(p)
+            continue
+        out.append(p)
+        if p.closed and p.curves >= 2 and p.lines >= 2 and p.stroke is not None and 30 <= p.size <= 200:
+            m = collapsed_marker(p.box, dark, scale)
+            if m is not None:  # handed over as the square a vector page draws
+                cx, cy = g.center(m)
+                a = max(g.width(m), g.height(m)) / 2
+                sq = ((cx - a, cy - a), (cx + a, cy - a), (cx + a, cy + a), (cx - a, cy + a), (cx - a, cy - a))
+                out.append(Prim(points=sq, closed=True, curves=0, lines=4, stroke=0.0, fill=None, width=p.width,
+                                dash="solid", order=p.order))
     return thick_borders(out, dark, scale)
 
 

@@ -111,3 +111,25 @@ def test_border_weight_tells_a_thick_call_activity_border_from_a_task():
                   order=0) for b in boxes]
     out = thick_borders(prims, dark, SCALE)
     assert [p.width for p in out] == [1.8, 3.6, 1.8]
+
+
+def test_collapsed_marker_square_with_plus_found_in_the_bottom_middle():
+    from pdf_ocr_pipeline.bpmn.raster_icons import collapsed_marker
+    img = np.full((140, 200), 255, np.uint8)
+    cv2.rectangle(img, (20, 20), (150, 125), 0, 2)                 # the activity (pixels)
+    cv2.rectangle(img, (74, 96), (96, 118), 140, 2)                # grey square, 22 px = 10.6 pt at 150 dpi
+    cv2.line(img, (85, 99), (85, 115), 140, 2)
+    cv2.line(img, (77, 107), (93, 107), 140, 2)
+    dark = (255 - cv2.GaussianBlur(img, (3, 3), 0.8).astype(np.float32)) / 255
+    box = tuple(v * SCALE for v in (20, 20, 150, 125))
+    m = collapsed_marker(box, dark, SCALE)
+    assert m is not None and abs(g_center(m)[0] - 85 * SCALE) < 1.5 and 8 < (m[2] - m[0]) < 13
+    img2 = np.full((140, 200), 255, np.uint8)
+    cv2.rectangle(img2, (20, 20), (150, 125), 0, 2)
+    cv2.putText(img2, "OD", (60, 115), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 0, 1)   # letters are not the marker
+    dark2 = (255 - cv2.GaussianBlur(img2, (3, 3), 0.8).astype(np.float32)) / 255
+    assert collapsed_marker(box, dark2, SCALE) is None
+
+
+def g_center(b):
+    return ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
