@@ -21,6 +21,13 @@ from .rows import looks_like_prose
 MIN_RASTER_DPI = 100
 #: A diagram needs graphics: a raster image (scan, picture) or at least this many vector drawing commands.
 MIN_DRAWINGS = 10
+#: Pictures are looked at this coarsely before the raster search (which works at 150 dpi) ...
+GLANCE_DPI = 75
+#: ... and searched only when their ink encloses at least this many outlines of a flow node's size (the raster
+#: search finds events, activities and gateways as such enclosed holes, and a diagram has at least 3 of them; 2
+#: leaves a margin for outlines that a coarse look merges or breaks). Screenshots, photos and charts show 0-1.
+MIN_GLANCE_OUTLINES = 2
+MIN_OUTLINE_PT = 9.0
 
 
 def has_graphics(page: pymupdf.Page) -> bool:
@@ -28,6 +35,41 @@ def has_graphics(page: pymupdf.Page) -> bool:
     if page.get_images(full=False):
         return True
     return len(page.get_cdrawings()) >= MIN_DRAWINGS
+
+
+def pictures_may_hold_diagram(page: pymupdf.Page) -> bool:
+    """A cheap look at a page's pictures before the expensive raster search: do they enclose outlines?
+
+    The area the page's images cover is rendered in grey at ``GLANCE_DPI``, binarised as the raster search
+    does it, and the holes in the ink (closed outlines) of at least ``MIN_OUTLINE_PT`` points a side are
+    counted. A diagram's events, tasks and gateways are such holes; a screenshot's flat widgets, a photo or a
+    text scan's letters mostly are not. About 10x cheaper than the search itself. Pages with vector drawings
+    are not judged here (``find_diagrams`` searches them as before).
+    """
+    import cv2
+    import numpy as np
+
+    from .raster import binarize
+
+    area = pymupdf.Rect()
+    for info in page.get_image_info():
+        area |= pymupdf.Rect(info["bbox"]) & page.rect
+    if area.is_empty:
+        return False
+    pix = page.get_pixmap(dpi=GLANCE_DPI, clip=area, colorspace=pymupdf.csGRAY, alpha=False)
+    gray = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]
+    if min(gray.shape) < 3:
+        return False
+    contours, hierarchy = cv2.findContours(binarize(gray), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    side = MIN_OUTLINE_PT * GLANCE_DPI / 72
+    holes = 0
+    for contour, (_, _, _, parent) in zip(contours, hierarchy[0] if hierarchy is not None else ()):
+        if parent >= 0:  # a hole inside an ink component
+            _, _, w, h = cv2.boundingRect(contour)
+            holes += w >= side and h >= side
+            if holes >= MIN_GLANCE_OUTLINES:
+                return True
+    return False
 
 
 def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict]) -> Iterator[BpmnDiagram]:
@@ -38,8 +80,9 @@ def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict]) -> Iterato
         pages: per page, a dict with ``page_no``, ``png``, ``dpi`` (``rendered_pages``) and ``blocks``
             (``ocr_pages``: the words of the page, from its text layer or OCR), consumed lazily.
     Yields:
-        One ``BpmnDiagram`` per diagram page, in page order. Pages without graphics, and prose pages (most words
-        in long lines), are not searched: the raster search is expensive and finds nothing there.
+        One ``BpmnDiagram`` per diagram page, in page order. Pages without graphics, prose pages (most words
+        in long lines), and pages whose only graphics are pictures without closed outlines
+        (``pictures_may_hold_diagram``) are not searched: the raster search is expensive and finds nothing there.
     """
     with open_pdf(pdf_path) as doc:
         for done, row in enumerate(pages, 1):
@@ -49,6 +92,8 @@ def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict]) -> Iterato
                 continue
             words = [Block(**b) for b in row.get("blocks") or ()]
             if looks_like_prose(words, page.rect.width):
+                continue
+            if len(page.get_cdrawings()) < MIN_DRAWINGS and not pictures_may_hold_diagram(page):
                 continue
             png = row.get("png") if (row.get("dpi") or 0) >= MIN_RASTER_DPI else None
             diagram = extract_diagram(page, row["page_no"], png=png, dpi=row.get("dpi") or 150.0,
