@@ -10,6 +10,7 @@ them exactly as for vector pages.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -161,8 +162,12 @@ def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim
         for m in (ink, faint):
             cv2.rectangle(m, (int(x0 / scale) - 1, int(y0 / scale) - 1), (int(math.ceil(x1 / scale)) + 1,
                           int(math.ceil(y1 / scale)) + 1), 0, -1)
+    from pdf_ocr_pipeline.bpmn.raster_rings import dashed_rings, seal
+    rings = dashed_rings(gray, ink, scale)
+    seal(ink, rings)  # a dashed ring closes, and so does the activity it sits on
     dist = cv2.distanceTransform(ink, cv2.DIST_L2, 3)
-    holes = _holes(ink, dist, scale)
+    holes = [(replace(p, dash="dashed") if _on_ring(p, rings, scale) else p, c, t, rnd)
+             for p, c, t, rnd in _holes(ink, dist, scale)]
     # rule-bounded rectangles stand in for the sharp holes they coincide with (a header band's hole is
     # typed as rounded by its fill alone); a hole with rounded corners is a sub-process, and wins
     round_boxes = [p.box for p, _, _, rnd in holes if rnd]
@@ -197,6 +202,15 @@ def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim
     prims.extend(join_dashes(_strokes(rest, scale, order), specks(cv2.bitwise_or(rest, faint), scale)))
     from pdf_ocr_pipeline.bpmn.raster_icons import refine_icons
     return refine_icons(prims, gray, scale)
+
+
+def _on_ring(p: Prim, rings: list, scale: float) -> bool:
+    """A circle outline traced where a dashed ring was sealed (so it is drawn dashed)."""
+    if not (p.closed and p.curves >= 4 and p.lines == 0):
+        return False
+    cx, cy = g.center(p.box)
+    return any(math.hypot(cx / scale - x, cy / scale - y) < 0.4 * r and p.size / scale > 1.4 * r
+               for x, y, r, _ in rings)
 
 
 def _holes(ink: np.ndarray, dist: np.ndarray, scale: float) -> list[tuple[Prim, np.ndarray, int, bool]]:

@@ -205,7 +205,8 @@ def refine_icons(prims: list[Prim], gray: np.ndarray, scale: float) -> list[Prim
         if id(p) in drop:
             continue
         if p.closed and p.curves >= 4 and p.lines == 0 and p.stroke is not None and p.size >= 11 and \
-                not any(g.contains(d.box, p.box, 1.0) for d in diamonds):
+                p.dash == "solid" and not any(g.contains(d.box, p.box, 1.0) for d in diamonds):
+            # (dashed rings were redrawn clean by ``raster_rings.seal``: nothing to re-measure)
             out.extend(refine_circle(p, dark, scale))
             continue
         out.append(p)
