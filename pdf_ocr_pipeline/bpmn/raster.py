@@ -100,6 +100,22 @@ def rule_weight(ink: np.ndarray, box: tuple[int, int, int, int], reach: int = 6)
     return best
 
 
+def blank_words(ink: np.ndarray, words: list[Word], scale: float, extra=(), keep_len: float = 12.0) -> None:
+    """Blank the words' boxes in ``ink`` (and in ``extra`` masks), in place: text is not geometry. Straight
+    horizontal or vertical runs of at least ``keep_len`` points through a box (longer than a letter's
+    stroke) are kept: a flow drawn through its own label, or an event's label it leaves by, stays whole."""
+    cv2 = _cv2()
+    n = max(5, int(keep_len / scale))
+    keep = cv2.bitwise_or(cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((n, 1), np.uint8)),
+                          cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, n), np.uint8)))
+    for _, (x0, y0, x1, y1) in words:
+        a = (max(0, int(x0 / scale) - 1), max(0, int(y0 / scale) - 1))
+        b = (int(math.ceil(x1 / scale)) + 1, int(math.ceil(y1 / scale)) + 1)
+        for m in (ink, *extra):
+            cv2.rectangle(m, a, b, 0, -1)
+        ink[a[1]:b[1] + 1, a[0]:b[0] + 1] |= keep[a[1]:b[1] + 1, a[0]:b[0] + 1]
+
+
 def cut_border(rest: np.ndarray, box: tuple[int, int, int, int], weight: int) -> None:
     """Remove (in place) the border of ``box`` (pixels), drawn ``weight`` pixels thick, from ``rest``, except
     where a stroke crosses it: columns (rows) inked just outside the border on both sides. A flow crossing
@@ -158,10 +174,7 @@ def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim
     faint = faint_dots(gray, ink, scale)
     # rules are read before the words are blanked: a word box touching a lane border must not cut it
     _, rects, boxes = frame_prims(ink, scale, 0)
-    for _, (x0, y0, x1, y1) in words:  # text is not geometry
-        for m in (ink, faint):
-            cv2.rectangle(m, (int(x0 / scale) - 1, int(y0 / scale) - 1), (int(math.ceil(x1 / scale)) + 1,
-                          int(math.ceil(y1 / scale)) + 1), 0, -1)
+    blank_words(ink, words, scale, extra=(faint,))
     from pdf_ocr_pipeline.bpmn.raster_rings import dashed_rings, seal
     rings = dashed_rings(gray, ink, scale)
     seal(ink, rings)  # a dashed ring closes, and so does the activity it sits on
@@ -257,6 +270,8 @@ def _prim_from_contour(pts: np.ndarray, c: tuple[float, float], grow: float, sca
         return Prim(points=tuple(verts + verts[:1]), closed=True, curves=0, lines=4, stroke=0.0, fill=None,
                     width=sw * scale, dash="solid", order=order)
     fill_ratio = cv2.contourArea(out.astype(np.float32)) * scale * scale / max(g.area(b), 1e-6)
+    if fill_ratio > 0.82 and max(g.width(b), g.height(b)) >= 40 and _rounded_corners(pts, scale) in (1, 2):
+        return None  # rounded and sharp corners mixed: a space closed by elbow flows and a border
     if fill_ratio > 0.9 and (g.width(b) > 120 and g.height(b) > 45) and not _rounded(pts, scale):
         r = [(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])]
         return Prim(points=tuple(r + r[:1]), closed=True, curves=0, lines=4, stroke=0.0, fill=None,
@@ -270,15 +285,20 @@ def _prim_from_contour(pts: np.ndarray, c: tuple[float, float], grow: float, sca
     return None
 
 
-def _rounded(hole: np.ndarray, scale: float) -> bool:
-    """Rounded corners: the hole's own contour (pixels, inside the stroke, so a thick border does not hide
-    the rounding as it does on the centreline) stays a point or more off at least three corners of its box."""
+def _rounded_corners(hole: np.ndarray, scale: float) -> int:
+    """How many corners of its box the hole's own contour (pixels, inside the stroke, so a thick border does
+    not hide the rounding as it does on the centreline) stays a point or more off."""
     x0, y0 = hole.min(axis=0)
     x1, y1 = hole.max(axis=0)
     far = 0
     for cx, cy in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
         far += float(np.hypot(hole[:, 0] - cx, hole[:, 1] - cy).min()) > max(2.0, 1.0 / scale)
-    return far >= 3
+    return far
+
+
+def _rounded(hole: np.ndarray, scale: float) -> bool:
+    """Rounded corners (three or four of them)."""
+    return _rounded_corners(hole, scale) >= 3
 
 
 def _strokes(rest: np.ndarray, scale: float, order: int) -> list[Prim]:

@@ -72,3 +72,32 @@ def test_cut_border_keeps_a_flow_crossing_a_lane_border_and_frees_a_dash():
     assert rest[5:55, 20].all()
     assert not rest[28:33, 40].any() and rest[5:27, 40].all()
     assert not rest[28:33, 5:15].any()
+
+
+def test_blank_words_keeps_a_flow_through_its_label_and_drops_the_letters():
+    from pdf_ocr_pipeline.bpmn.raster import blank_words
+    s = 72 / 150
+    ink = np.zeros((200, 200), np.uint8)
+    ink[20:180, 100:102] = 255                           # a flow running down through a label
+    cv2.putText(ink, "Label", (60, 100), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 255, 1)
+    box = (55 * s, 82 * s, 130 * s, 104 * s)
+    blank_words(ink, [("Label", box)], s)
+    assert ink[20:180, 100:102].all()
+    assert ink[84:104, 60:95].sum() == 0 and ink[84:104, 106:128].sum() == 0
+
+
+def test_a_space_closed_by_elbow_flows_and_a_lane_border_is_no_activity():
+    from pdf_ocr_pipeline.bpmn.raster import _prim_from_contour
+    s = 72 / 150
+    img = np.zeros((300, 900), np.uint8)
+    cv2.line(img, (50, 40), (850, 40), 255, 2)               # lane border: sharp corners where flows meet it
+    cv2.line(img, (60, 40), (60, 200), 255, 2)
+    cv2.line(img, (800, 40), (800, 200), 255, 2)
+    cv2.ellipse(img, (80, 200), (20, 20), 90, 0, 90, 255, 2)   # elbows: rounded corners
+    cv2.ellipse(img, (780, 200), (20, 20), 0, 0, 90, 255, 2)
+    cv2.line(img, (80, 220), (780, 220), 255, 2)
+    contours, hier = cv2.findContours(img, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+    holes = [c for i, c in enumerate(contours) if hier[0][i][3] >= 0 and cv2.boundingRect(c)[2] > 500]
+    assert len(holes) == 1
+    pts = holes[0].reshape(-1, 2).astype(float)
+    assert _prim_from_contour(pts, tuple(pts.mean(axis=0)), 1.0, s, 2.0, 0) is None
