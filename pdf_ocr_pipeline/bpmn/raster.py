@@ -223,15 +223,17 @@ def _heads(blobs: np.ndarray, ink: np.ndarray, dist: np.ndarray, scale: float) -
     h_img, w_img = ink.shape
     for c in cv2.findContours(blobs, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]:
         x, y, w, h = cv2.boundingRect(c)
-        if max(w, h) * scale < 3 or max(w, h) * scale > 40:
+        if max(w, h) * scale < 3:
             continue
         x0, y0, x1, y1 = max(0, x - 6), max(0, y - 6), min(w_img, x + w + 6), min(h_img, y + h + 6)
         lines = (ink[y0:y1, x0:x1] > 0) & (blobs[y0:y1, x0:x1] == 0)
         lw = 2 * float(np.percentile(dist[y0:y1, x0:x1][lines], 75)) if lines.any() else 0.0
-        kk = int(1.6 * lw) | 1
         sub = np.zeros((h, w), np.uint8)
         cv2.drawContours(sub, [c], -1, 255, -1, offset=(-x, -y))
         sub &= blobs[y:y + h, x:x + w]
+        if max(w, h) > 2.5 * min(w, h):  # elongated: the heavy line survived the opening whole
+            lw = max(lw, 2 * float(np.median(dist[y:y + h, x:x + w][sub > 0])))
+        kk = int(1.6 * lw) | 1
         if kk > 3:
             sub = cv2.morphologyEx(sub, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kk, kk)))
         for d in cv2.findContours(sub, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=(x, y))[0]:

@@ -101,3 +101,17 @@ def test_a_space_closed_by_elbow_flows_and_a_lane_border_is_no_activity():
     assert len(holes) == 1
     pts = holes[0].reshape(-1, 2).astype(float)
     assert _prim_from_contour(pts, tuple(pts.mean(axis=0)), 1.0, s, 2.0, 0) is None
+
+
+def test_heads_strip_a_heavy_line_stub_off_its_arrowhead():
+    from pdf_ocr_pipeline.bpmn.raster import _heads
+    s = 72 / 150
+    ink = np.zeros((200, 120), np.uint8)
+    ink[10:150, 58:63] = 255                                  # a line 5 px wide
+    cv2.fillPoly(ink, [np.array([[48, 150], [72, 150], [60, 175]], np.int32)], 255)   # its head
+    dist = cv2.distanceTransform(ink, cv2.DIST_L2, 3)
+    blobs = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    heads = _heads(blobs, ink, dist, s)
+    assert len(heads) == 1
+    x, y, w, h = cv2.boundingRect(heads[0])
+    assert y >= 140 and h * s <= 14
