@@ -77,10 +77,15 @@ class Warehouse:
 
     def iter_rows(self, table: str, doc_id: str, columns: list[str] | None = None,
                   batch_size: int = PAGE_BATCH) -> Iterator[dict]:
-        """Rows one by one, read a row group at a time (memory stays bounded)."""
+        """Rows one by one, read a row group at a time (memory stays bounded).
+
+        One ``read_row_group`` at a time rather than ``iter_batches``: the batch reader keeps memory for every row
+        group it has passed (2,000 pages of words: +27 MiB), a row group read and dropped keeps none.
+        """
         with pq.ParquetFile(self.path(table, doc_id)) as pf:
-            for batch in pf.iter_batches(batch_size=batch_size, columns=columns):
-                yield from batch.to_pylist()
+            for group in range(pf.num_row_groups):
+                for batch in pf.read_row_group(group, columns=columns).to_batches(max_chunksize=batch_size):
+                    yield from batch.to_pylist()
 
     @contextlib.contextmanager
     def document_lock(self, doc_id: str) -> Iterator[None]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pymupdf
 
 from ..engines.base import Block
-from ..pdf.inspect import open_pdf, release_mupdf_store
+from ..pdf.inspect import PdfPages
 from . import extract_diagram, to_bpmn_xml
 from .model import BpmnDiagram
 from .rows import looks_like_prose
@@ -84,10 +84,9 @@ def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict]) -> Iterato
         in long lines), and pages whose only graphics are pictures without closed outlines
         (``pictures_may_hold_diagram``) are not searched: the raster search is expensive and finds nothing there.
     """
-    with open_pdf(pdf_path) as doc:
-        for done, row in enumerate(pages, 1):
-            release_mupdf_store(done)
-            page = doc[row["page_no"] - 1]
+    with PdfPages(pdf_path) as doc:
+        for row in pages:
+            page = doc.page(row["page_no"])
             if not has_graphics(page):
                 continue
             words = [Block(**b) for b in row.get("blocks") or ()]

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Iterator
 
 import pymupdf
 
-from ..pdf.inspect import open_pdf, release_mupdf_store
-from ..pdf.text import page_text, page_words
+from ..pdf.inspect import PdfPages
+from ..pdf.text import page_text, page_words, text_page
 from .base import Block, OcrPage
 
 
@@ -20,20 +20,18 @@ class TextLayerEngine:
 
     def __init__(self, pdf_path: str | os.PathLike, doc_id: str):
         self.doc_id = doc_id
-        self._doc = open_pdf(pdf_path)
-        self._reads = 0
+        self._pages = PdfPages(pdf_path)
 
     def version(self) -> str:
         return f"pymupdf {pymupdf.__version__}"
 
     def read_page(self, page_no: int) -> OcrPage:
         started = time.perf_counter()
-        self._reads += 1
-        release_mupdf_store(self._reads)
         try:
-            page = self._doc[page_no - 1]
-            blocks = tuple(Block("word", w.text, w.x0, w.y0, w.x1, w.y1, None) for w in page_words(page))
-            text = page_text(page)
+            page = self._pages.page(page_no)
+            textpage = text_page(page)  # one extraction for both the words and the text
+            blocks = tuple(Block("word", w.text, w.x0, w.y0, w.x1, w.y1, None) for w in page_words(page, textpage))
+            text = page_text(page, textpage)
             error = None
         except Exception as e:  # a damaged page content stream: record it, keep the document going
             blocks, text, error = (), "", f"text layer unreadable: {e}"
@@ -44,14 +42,15 @@ class TextLayerEngine:
         )
 
     def page(self, page_no: int) -> pymupdf.Page:
-        return self._doc[page_no - 1]
+        """Page ``page_no``, valid until the next ``page`` or ``read_page`` call."""
+        return self._pages.page(page_no)
 
     def read_pages(self, page_numbers: Iterable[int]) -> Iterator[OcrPage]:
         for no in page_numbers:
             yield self.read_page(no)
 
     def close(self) -> None:
-        self._doc.close()
+        self._pages.close()
 
     def __enter__(self) -> "TextLayerEngine":
         return self

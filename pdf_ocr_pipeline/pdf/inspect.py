@@ -34,10 +34,50 @@ pymupdf.TOOLS.mupdf_display_warnings(False)
 PAGES_PER_STORE_RELEASE = 16
 
 
+#: MuPDF also keeps every object it has parsed (page dictionaries, resources) while the document is open: about
+#: 3.5 KiB a page. Reopening the document every so many pages keeps that flat too (2,000 pages: 7 MiB less).
+PAGES_PER_REOPEN = 256
+
+
 def release_mupdf_store(pages_done: int) -> None:
     """Empty MuPDF's cache every ``PAGES_PER_STORE_RELEASE`` pages (call it with a running page count)."""
     if pages_done % PAGES_PER_STORE_RELEASE == 0:
         pymupdf.TOOLS.store_shrink(100)
+
+
+class PdfPages:
+    """A PDF read page after page with flat memory, for any page count: MuPDF's store is emptied every
+    ``PAGES_PER_STORE_RELEASE`` pages and the document reopened every ``PAGES_PER_REOPEN`` pages.
+
+    ``page(n)`` returns page ``n`` (1-based); it stays valid until the next ``page`` call. Not thread-safe.
+    Raises what ``open_pdf`` raises.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = path
+        self.doc = open_pdf(path)
+        self._served = 0
+
+    @property
+    def page_count(self) -> int:
+        return self.doc.page_count
+
+    def page(self, page_no: int) -> pymupdf.Page:
+        self._served += 1
+        release_mupdf_store(self._served)
+        if self._served % PAGES_PER_REOPEN == 0:
+            self.doc.close()
+            self.doc = open_pdf(self.path)
+        return self.doc[page_no - 1]
+
+    def close(self) -> None:
+        self.doc.close()
+
+    def __enter__(self) -> "PdfPages":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 @dataclass(frozen=True)
@@ -149,8 +189,9 @@ def text_layer_info(page: pymupdf.Page) -> TextLayerInfo:
         if not r.is_empty:
             image_rects.append(r)
     coverage = min(1.0, sum(abs(r) for r in image_rects) / area)
+    textpage = page.get_textpage(flags=pymupdf.TEXTFLAGS_WORDS)  # one extraction for the words and the text
     chars = garbage = over_images = 0
-    for x0, y0, x1, y1, word, *_ in page.get_text("words"):
+    for x0, y0, x1, y1, word, *_ in page.get_text("words", textpage=textpage):
         n = sum(1 for ch in word if not ch.isspace())
         chars += n
         garbage += sum(1 for ch in word if _is_garbage(ch))
@@ -160,7 +201,7 @@ def text_layer_info(page: pymupdf.Page) -> TextLayerInfo:
                 over_images += n
     letters_latin1 = 0
     # Mojibake (a Cyrillic font without a ToUnicode map read as Latin-1) shows as a flood of À..ÿ letters.
-    text = page.get_text("text")
+    text = page.get_text("text", textpage=textpage)
     letters = [ch for ch in text if ch.isalpha()]
     if letters:
         letters_latin1 = sum(1 for ch in letters if "\u00c0" <= ch <= "\u00ff")

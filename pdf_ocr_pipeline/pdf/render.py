@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pymupdf
 
-from .inspect import TextLayerInfo, open_pdf, release_mupdf_store, text_layer_info
+from .inspect import PdfPages, TextLayerInfo, text_layer_info
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,7 @@ def render_document(path: str | os.PathLike, dpi: float = 200, max_pixels: int =
     Raises:
         InputPdfError, EncryptedPdfError: the file cannot be opened.
     """
-    with open_pdf(path) as doc:
+    with PdfPages(path) as doc:
         numbers = range(1, doc.page_count + 1) if pages is None else pages
-        for done, no in enumerate(numbers, 1):
-            yield render_page(doc[no - 1], dpi, max_pixels, choose_dpi)
-            release_mupdf_store(done)
+        for no in numbers:
+            yield render_page(doc.page(no), dpi, max_pixels, choose_dpi)

@@ -75,3 +75,14 @@ def test_mojibake_text_layer_is_not_usable():
     page.insert_text((72, 72), "Ìèíèñòåðñòâî íàóêè è âûñøåãî îáðàçîâàíèÿ", fontname="helv")
     info = text_layer_info(page)
     assert info.chars > 16 and not info.usable
+
+
+def test_pdf_pages_reopens_the_document_and_still_reads_every_page(fixtures: Path, monkeypatch):
+    from pdf_ocr_pipeline.pdf import inspect
+
+    monkeypatch.setattr(inspect, "PAGES_PER_REOPEN", 2)
+    expected = [page.get_text("text") for page in pymupdf.open(fixtures / "ru_report_p3-5_7.pdf")]
+    with inspect.PdfPages(fixtures / "ru_report_p3-5_7.pdf") as pages:
+        first = pages.doc
+        assert [pages.page(n).get_text("text") for n in (1, 2, 3, 4, 1)] == expected + expected[:1]
+        assert pages.doc is not first
