@@ -72,7 +72,7 @@ class OcrEngineResource(dg.ConfigurableResource):
             return {"model": self.model, "transport": self.transport, "server_urls": tuple(self.server_urls),
                     "resolution": self.resolution, "max_tokens": self.max_tokens, "concurrency": self.concurrency,
                     "max_retries": self.max_retries, "gpu_memory_utilization": self.gpu_memory_utilization,
-                    "tesseract_languages": self.languages}
+                    "tesseract_languages": self.languages, "tesseract_tessdata_dir": self.tessdata_dir}
         return {"languages": self.languages, "tessdata_dir": self.tessdata_dir, "workers": self.workers,
                 "page_timeout_s": self.page_timeout_s}
 

@@ -67,6 +67,7 @@ class DeepSeekVllmOptions(BaseModel):
     runaway_threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
     fallback: Literal["tesseract", "none"] = "tesseract"
     tesseract_languages: str = "rus+eng"
+    tesseract_tessdata_dir: str | None = Field(None, description="the fallback's language data; None: search")
     concurrency: Annotated[int, Field(ge=1, le=4096, description="pages in flight per server / in-process")] = 256
     request_timeout_s: Annotated[float, Field(ge=1, le=3600)] = 900
     prep_workers: Annotated[int, Field(ge=0, le=256, description="0 = prepare in threads of this process")] = 4
@@ -340,8 +341,9 @@ class DeepSeekVllmEngine:
         if self._fallback_engine is None:
             from .tesseract import TesseractEngine, TesseractOptions
 
-            self._fallback_engine = TesseractEngine(TesseractOptions(languages=self.options.tesseract_languages,
-                                                                     workers=2))
+            self._fallback_engine = TesseractEngine(TesseractOptions(
+                languages=self.options.tesseract_languages, tessdata_dir=self.options.tesseract_tessdata_dir,
+                workers=2))
             self._fallback_pool = ThreadPoolExecutor(2, thread_name_prefix="ocr-fallback")
         return self._fallback_engine
 

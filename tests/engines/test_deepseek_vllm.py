@@ -166,6 +166,27 @@ def test_runaway_and_truncated_pages_fall_back_to_tesseract(pages):
     assert engine.run_metrics()["fallback_pages"] == 2
 
 
+@needs_tesseract
+def test_the_fallback_reads_language_data_from_the_configured_folder(pages, tmp_path):
+    """Found on the GPU smoke run: the fallback ignored PDF_OCR_TESSDATA_DIR / TESSDATA_PREFIX."""
+    import shutil
+
+    from pdf_ocr_pipeline.engines.tesseract import find_tessdata
+    from pdf_ocr_pipeline.resources import OcrEngineResource
+
+    own = tmp_path / "tessdata"
+    own.mkdir()
+    for lang in ("rus", "eng"):
+        shutil.copy(Path(find_tessdata(None, lang), f"{lang}.traineddata"), own)
+    options = OcrEngineResource(engine="deepseek-vllm", tessdata_dir=str(own)).engine_options()
+    assert options["tesseract_tessdata_dir"] == str(own)
+    engine, _ = in_process(lambda prompt, params: (RUNAWAY, "length"), max_retries=0,
+                           tesseract_tessdata_dir=options["tesseract_tessdata_dir"])
+    [r] = list(engine.ocr_pages(pages[:1]))
+    assert r.source == "fallback" and r.error is None and engine._tesseract().tessdata == str(own)
+    engine.close()
+
+
 def test_without_fallback_a_runaway_page_is_an_error_never_dropped(pages):
     engine, _ = in_process(lambda prompt, params: (RUNAWAY, "length"), max_retries=1, fallback="none")
     results = list(engine.ocr_pages(pages))
