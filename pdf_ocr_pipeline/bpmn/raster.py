@@ -195,12 +195,19 @@ def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim
     # the typical stroke half-width, from the dark ink only (faint rules are thin and would lower it)
     dark = (ink > 0) & (light == 0)
     k = max(3, int(round(2.2 * np.median(dist[dark]) * 2 + 1))) if dark.any() else 3
+    # filled blobs (arrowheads, filled icons, gateway markers): what an opening leaves
+    blobs = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    gates = _split_gateways(prims, blobs, ink, scale)
+    for d in gates:
+        pts = np.array([[x / scale, y / scale] for x, y in d.points[:4]], np.int32)
+        cv2.polylines(outline, [pts], True, 255, thickness=max(3, k))
+        # the pieces the marker split the hole into
+        prims = [p for p in prims if not (p.closed and p.lines > 0 and p.size < d.size and g.contains(d.box, p.box, 2.0))]
+    prims += gates
     rest = cv2.bitwise_and(ink, cv2.bitwise_not(outline))
     for r in rects:  # pool and lane borders are no connectors, but flows crossing them stay whole
         b = tuple(int(round(v / scale)) for v in r.box)
         cut_border(rest, b, rule_weight(ink, b))
-    # filled blobs (arrowheads, filled icons): what an opening leaves
-    blobs = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     for c in _heads(blobs, ink, dist, scale):
         tri = cv2.minEnclosingTriangle(c.astype(np.float32))[1]
         if tri is None:
@@ -212,6 +219,19 @@ def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim
     prims.extend(join_dashes(_strokes(rest, scale, order), specks(cv2.bitwise_or(rest, faint), scale)))
     from pdf_ocr_pipeline.bpmn.raster_icons import refine_icons
     return refine_icons(prims, gray, scale)
+
+
+def _split_gateways(prims: list[Prim], blobs: np.ndarray, ink: np.ndarray, scale: float) -> list[Prim]:
+    """Gateways whose marker split their hole (``raster_gateways``), looked for around the heavy blobs
+    of marker size (4-25 pt) and the circles no diamond holds."""
+    from pdf_ocr_pipeline.bpmn.raster_gateways import split_gateways
+    cv2 = _cv2()
+    cands = []
+    for c in cv2.findContours(blobs, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]:
+        x, y, w, h = cv2.boundingRect(c)
+        if 4 <= max(w, h) * scale <= 25 and max(w, h) < 1.6 * min(w, h):
+            cands.append((x + w / 2, y + h / 2, float(max(w, h))))
+    return split_gateways(prims, cands, ink, scale)
 
 
 def _heads(blobs: np.ndarray, ink: np.ndarray, dist: np.ndarray, scale: float) -> list[np.ndarray]:

@@ -1,0 +1,90 @@
+"""Gateway diamonds whose hole a marker splits: found around their marker instead of from a hole.
+
+At scan resolution a gateway's heavy X or plus, or an event-based gateway's circle, often touches the
+diamond's edges, and the hole inside falls into three or four pieces that are no diamond. Each heavy blob
+and each circle that no diamond holds is taken as a possible marker; a diamond is looked for around it by
+sampling the ink along the four edges of diamonds of growing size: the one whose edges are inked almost
+all along, whose four corners are inked, and whose 20 % bigger copy is not, is handed over as the closed
+outline a vector page would draw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pdf_ocr_pipeline.bpmn import geometry as g
+from pdf_ocr_pipeline.bpmn.primitives import Prim
+
+
+def edge_cover(ink: np.ndarray, cx: float, cy: float, d: float, n: int = 16) -> float:
+    """The share of points along the four edges of the diamond of half-diagonal ``d`` (pixels) centred at
+    ``(cx, cy)`` that fall on ink (corners left out: flows join there)."""
+    t = np.linspace(0.15, 0.85, n)
+    xs, ys = [], []
+    for (ax, ay), (bx, by) in (((0, -1), (1, 0)), ((1, 0), (0, 1)), ((0, 1), (-1, 0)), ((-1, 0), (0, -1))):
+        xs.append(cx + d * (ax + (bx - ax) * t))
+        ys.append(cy + d * (ay + (by - ay) * t))
+    x = np.rint(np.concatenate(xs)).astype(int)
+    y = np.rint(np.concatenate(ys)).astype(int)
+    ok = (x >= 0) & (y >= 0) & (x < ink.shape[1]) & (y < ink.shape[0])
+    if not ok.all():
+        return 0.0
+    return float((ink[y, x] > 0).mean())
+
+
+def diamond_around(ink: np.ndarray, cx: float, cy: float, size: float, *, lo: float = 0.6, hi: float = 3.0,
+                   need: float = 0.85) -> float | None:
+    """Half-diagonal (pixels) of the diamond around a marker of ``size`` pixels at ``(cx, cy)``, or None:
+    the smallest size whose edges are inked at least ``need`` of the way and whose 20 % bigger copy is not
+    (a filled area or a crowd of lines is no outline)."""
+    for d in np.arange(max(4.0, lo * size), hi * size, 1.0):
+        if edge_cover(ink, cx, cy, d) >= need and edge_cover(ink, cx, cy, 1.2 * d) < 0.5 and \
+                _corners(ink, cx, cy, d) == 4:
+            return float(d)
+    return None
+
+
+def _corners(ink: np.ndarray, cx: float, cy: float, d: float) -> int:
+    """How many of the diamond's four corners are inked. A real outline passes through all four; a ring's
+    band can cover the edges of a diamond drawn inside it, and a border or flows through an event reach
+    three corners at most."""
+    n = 0
+    for x, y in ((cx, cy - d), (cx + d, cy), (cx, cy + d), (cx - d, cy)):
+        xi, yi = int(round(x)), int(round(y))
+        n += bool(0 <= yi < ink.shape[0] and 0 <= xi < ink.shape[1] and ink[yi, xi] > 0)
+    return n
+
+
+def split_gateways(prims: list[Prim], blobs: list[tuple[float, float, float]], ink: np.ndarray, scale: float
+                   ) -> list[Prim]:
+    """Diamond prims (points) found around ``blobs`` (marker candidates ``(cx, cy, size)`` in pixels) and
+    around circles in ``prims`` that no diamond holds yet. ``ink`` is binary (dilated a pixel by the caller
+    is not needed: the edges are sampled with a pixel's tolerance here)."""
+    import cv2
+    fat = cv2.dilate(ink, np.ones((3, 3), np.uint8))
+    have = [p.box for p in prims if p.closed and p.curves == 0 and p.lines == 4 and len(p.points) == 5
+            and g.is_diamond(list(p.points[:4]), 0.15)]
+    # an event-based gateway's circle fills much of its diamond (half-diagonal about 0.85 diameters); an
+    # event's own ring cannot pass for the edges, as the corners must be inked too (``_corners``)
+    circles = [p for p in prims if p.closed and p.curves >= 4 and p.lines == 0 and p.size >= 5]
+    outer = [p for p in circles if not any(q.size > 1.1 * p.size and g.dist(g.center(q.box), g.center(p.box))
+                                           < 0.25 * q.size for q in circles)]  # an event's inner ring: no
+    # a blob inside an event's ring is the event's icon
+    cands = [(x, y, s, 0.6) for x, y, s in blobs if not any(
+        g.dist((x * scale, y * scale), g.center(p.box)) < 0.4 * p.size and p.size * 0.7 > s * scale for p in circles)] + [
+        (g.center(p.box)[0] / scale, g.center(p.box)[1] / scale, p.size / scale, 0.75) for p in outer]
+    out: list[Prim] = []
+    for cx, cy, size, lo in cands:
+        if any(g.contains_point(b, (cx * scale, cy * scale)) for b in have):
+            continue
+        d = diamond_around(fat, cx, cy, size, lo=lo)
+        if d is None:
+            continue
+        d_pt = d * scale
+        c = (cx * scale, cy * scale)
+        pts = ((c[0], c[1] - d_pt), (c[0] + d_pt, c[1]), (c[0], c[1] + d_pt), (c[0] - d_pt, c[1]), (c[0], c[1] - d_pt))
+        p = Prim(points=pts, closed=True, curves=0, lines=4, stroke=0.0, fill=None, width=0.75, dash="solid",
+                 order=0)
+        have.append(p.box)
+        out.append(p)
+    return out
