@@ -216,7 +216,9 @@ def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim
         prims.append(Prim(points=tuple(pts + pts[:1]), closed=True, curves=0, lines=3, stroke=None, fill=0.0,
                           width=0.0, dash="solid", order=order))
         order += 1
-    prims.extend(join_dashes(_strokes(rest, scale, order), specks(cv2.bitwise_or(rest, faint), scale)))
+    from pdf_ocr_pipeline.bpmn.raster_labels import bridge_labels
+    strokes = join_dashes(_strokes(rest, scale, order), specks(cv2.bitwise_or(rest, faint), scale))
+    prims.extend(bridge_labels(strokes, words))
     from pdf_ocr_pipeline.bpmn.raster_icons import refine_icons
     return refine_icons(prims, gray, scale)
 

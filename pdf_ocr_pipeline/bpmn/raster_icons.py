@@ -205,9 +205,13 @@ def refine_icons(prims: list[Prim], gray: np.ndarray, scale: float) -> list[Prim
         if id(p) in drop:
             continue
         if p.closed and p.curves >= 4 and p.lines == 0 and p.stroke is not None and p.size >= 11 and \
-                p.dash == "solid" and not any(g.contains(d.box, p.box, 1.0) for d in diamonds):
-            # (dashed rings were redrawn clean by ``raster_rings.seal``: nothing to re-measure)
-            out.extend(refine_circle(p, dark, scale))
+                p.dash == "solid":
+            # (dashed rings were redrawn clean by ``raster_rings.seal``: nothing to re-measure); a circle in
+            # a diamond only gains its inner ring (two rings: an event-based gateway's, not an inclusive one)
+            if any(g.contains(d.box, p.box, 1.0) for d in diamonds):
+                out.extend([p] + refine_circle(p, dark, scale)[1:])
+            else:
+                out.extend(refine_circle(p, dark, scale))
             continue
         out.append(p)
         if p.closed and p.curves >= 2 and p.lines >= 2 and p.stroke is not None and 30 <= p.size <= 200:
