@@ -317,6 +317,13 @@ def _prim_from_contour(pts: np.ndarray, c: tuple[float, float], grow: float, sca
     if len(verts) == 4 and g.is_diamond(verts, 0.15):
         return Prim(points=tuple(verts + verts[:1]), closed=True, curves=0, lines=4, stroke=0.0, fill=None,
                     width=sw * scale, dash="solid", order=order)
+    if max(g.width(b), g.height(b)) < 80:  # data objects and stores (``raster_artifacts``)
+        from pdf_ocr_pipeline.bpmn.raster_artifacts import cylinder_dip, data_object_prim, data_store_prim, dog_ear
+        cut, dip = dog_ear(pts), cylinder_dip(pts)
+        if cut is not None:
+            return data_object_prim(b, cut, sw * scale, order)
+        if dip is not None:
+            return data_store_prim(b, dip * scale, sw * scale, order)
     fill_ratio = cv2.contourArea(out.astype(np.float32)) * scale * scale / max(g.area(b), 1e-6)
     if fill_ratio > 0.82 and max(g.width(b), g.height(b)) >= 40 and _rounded_corners(pts, scale) in (1, 2):
         return None  # rounded and sharp corners mixed: a space closed by elbow flows and a border
