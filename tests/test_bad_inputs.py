@@ -131,7 +131,10 @@ def corpus_run(tmp_path_factory):
         (inbox / name).write_bytes(content)
     (inbox / "notes.txt").write_text("not a PDF, and not named like one: ignored")
     (inbox / "linked.pdf").symlink_to(FIXTURES / "linn.pdf")
-    code = main(["run", str(inbox), "--data-dir", str(data), "--pages", "text", "--dpi", "72"])
+    # Policy "text" reads no page with OCR; a preview dpi still renders every page, so rendering is tested too.
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PDF_OCR_PREVIEW_DPI", "72")
+        code = main(["run", str(inbox), "--data-dir", str(data), "--pages", "text", "--dpi", "72"])
     raw = pl.read_parquet(data / "warehouse" / "raw_pdfs" / "*.parquet")
     return code, {row["file_name"]: row for row in raw.iter_rows(named=True)}, data
 
