@@ -73,13 +73,21 @@ def split_gateways(prims: list[Prim], blobs: list[tuple[float, float, float]], i
     cands = [(x, y, s, 0.6) for x, y, s in blobs if not any(
         g.dist((x * scale, y * scale), g.center(p.box)) < 0.4 * p.size and p.size * 0.7 > s * scale for p in circles)] + [
         (g.center(p.box)[0] / scale, g.center(p.box)[1] / scale, p.size / scale, 0.75) for p in outer]
+    # pieces of a split hole (small diamonds and triangles side by side): the gateway is around their union,
+    # whose middle may be off by a missing piece, so the centre is searched for
+    cands += [(x, y, s, 0.5, True) for x, y, s in _piece_groups(prims, scale)]
     out: list[Prim] = []
-    for cx, cy, size, lo in cands:
-        if any(g.contains_point(b, (cx * scale, cy * scale)) for b in have):
+    for cand in cands:
+        cx, cy, size, lo = cand[:4]
+        if any(g.contains_point(b, (cx * scale, cy * scale)) and max(g.width(b), g.height(b)) >= 0.8 * size * scale
+               for b in have):
+            continue  # a diamond holds it already (the pieces of a split hole are smaller)
+        offsets = [(dx, dy) for dx in range(-8, 9, 2) for dy in range(-8, 9, 2)] if len(cand) > 4 else [(0, 0)]
+        found = [(d, cx + dx, cy + dy) for dx, dy in offsets
+                 if (d := diamond_around(fat, cx + dx, cy + dy, size, lo=lo)) is not None]
+        if not found:
             continue
-        d = diamond_around(fat, cx, cy, size, lo=lo)
-        if d is None:
-            continue
+        d, cx, cy = max(found, key=lambda f: edge_cover(fat, f[1], f[2], f[0]))
         d_pt = d * scale
         c = (cx * scale, cy * scale)
         pts = ((c[0], c[1] - d_pt), (c[0] + d_pt, c[1]), (c[0], c[1] + d_pt), (c[0] - d_pt, c[1]), (c[0], c[1] - d_pt))
@@ -87,4 +95,21 @@ def split_gateways(prims: list[Prim], blobs: list[tuple[float, float, float]], i
                  order=0)
         have.append(p.box)
         out.append(p)
+    return out
+
+
+def _piece_groups(prims: list[Prim], scale: float) -> list[tuple[float, float, float]]:
+    """``(cx, cy, size)`` in pixels of groups of two or more small closed pieces (3-20 pt, no circles)
+    lying within 3 pt of each other."""
+    small = [p.box for p in prims if p.closed and p.lines > 0 and p.stroke is not None and 3 <= p.size <= 20]
+    groups: list[list[g.Box]] = []
+    for b in small:
+        hit = [grp for grp in groups if any(g.box_distance(b, o) <= 3.0 for o in grp)]
+        merged = [b] + [o for grp in hit for o in grp]
+        groups = [grp for grp in groups if grp not in hit] + [merged]
+    out = []
+    for grp in groups:
+        if len(grp) >= 2:
+            u = g.box_of([q for b in grp for q in (b[:2], b[2:])])
+            out.append(((u[0] + u[2]) / 2 / scale, (u[1] + u[3]) / 2 / scale, max(g.width(u), g.height(u)) / scale))
     return out

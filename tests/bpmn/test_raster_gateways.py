@@ -38,3 +38,25 @@ def test_an_event_on_a_border_is_no_gateway():
                              for a in np.linspace(0, 2 * np.pi, 33)), closed=True, curves=4, lines=0, stroke=0.0,
                 fill=None, width=1.0, dash="solid", order=0)
     assert split_gateways([ring], [(100.0, 100.0, 14.0)], ink, SCALE) == []
+
+
+def test_pieces_of_a_split_hole_propose_the_diamond_around_them():
+    from pdf_ocr_pipeline.bpmn.raster_gateways import _piece_groups
+    ink = np.zeros((200, 200), np.uint8)
+    _diamond(ink, (100, 100), 33)
+    cv2.line(ink, (80, 80), (120, 120), 255, 5)      # a marker that reaches the edges
+    cv2.line(ink, (80, 120), (120, 80), 255, 5)
+
+    def tri(pts):
+        pts = tuple((x * SCALE, y * SCALE) for x, y in pts + pts[:1])
+        return Prim(points=pts, closed=True, curves=0, lines=3, stroke=0.0, fill=None, width=1.0, dash="solid",
+                    order=0)
+    # three of the four pieces (the left one lost), as hole tracing leaves them
+    pieces = [tri([(100, 72), (118, 90), (82, 90)]), tri([(128, 100), (110, 118), (110, 82)]),
+              tri([(100, 128), (82, 110), (118, 110)])]
+    groups = _piece_groups(pieces, SCALE)
+    assert len(groups) == 1 and groups[0][0] > 100          # the union's middle is off to the right
+    out = split_gateways(pieces, [], ink, SCALE)
+    assert len(out) == 1
+    cx = (out[0].box[0] + out[0].box[2]) / 2 / SCALE
+    assert abs(cx - 100) <= 2
