@@ -16,30 +16,40 @@ from pdf_ocr_pipeline.bpmn import geometry as g
 from pdf_ocr_pipeline.bpmn.primitives import Prim
 
 
-def edge_cover(ink: np.ndarray, cx: float, cy: float, d: float, n: int = 16) -> float:
+_T = np.linspace(0.15, 0.85, 16)
+_EDGES = (((0, -1), (1, 0)), ((1, 0), (0, 1)), ((0, 1), (-1, 0)), ((-1, 0), (0, -1)))
+# unit offsets of the sample points along the four edges (corners left out: flows join there)
+_UX = np.concatenate([ax + (bx - ax) * _T for (ax, ay), (bx, by) in _EDGES])
+_UY = np.concatenate([ay + (by - ay) * _T for (ax, ay), (bx, by) in _EDGES])
+
+
+def _cover(ink: np.ndarray, cx: float, cy: float, ds: np.ndarray) -> np.ndarray:
+    """For each half-diagonal in ``ds`` (pixels), the share of edge samples that fall on ink (0 where the
+    diamond leaves the image)."""
+    x = np.rint(cx + ds[:, None] * _UX[None, :]).astype(int)
+    y = np.rint(cy + ds[:, None] * _UY[None, :]).astype(int)
+    ok = ((x >= 0) & (y >= 0) & (x < ink.shape[1]) & (y < ink.shape[0])).all(axis=1)
+    vals = ink[np.clip(y, 0, ink.shape[0] - 1), np.clip(x, 0, ink.shape[1] - 1)] > 0
+    return np.where(ok, vals.mean(axis=1), 0.0)
+
+
+def edge_cover(ink: np.ndarray, cx: float, cy: float, d: float) -> float:
     """The share of points along the four edges of the diamond of half-diagonal ``d`` (pixels) centred at
-    ``(cx, cy)`` that fall on ink (corners left out: flows join there)."""
-    t = np.linspace(0.15, 0.85, n)
-    xs, ys = [], []
-    for (ax, ay), (bx, by) in (((0, -1), (1, 0)), ((1, 0), (0, 1)), ((0, 1), (-1, 0)), ((-1, 0), (0, -1))):
-        xs.append(cx + d * (ax + (bx - ax) * t))
-        ys.append(cy + d * (ay + (by - ay) * t))
-    x = np.rint(np.concatenate(xs)).astype(int)
-    y = np.rint(np.concatenate(ys)).astype(int)
-    ok = (x >= 0) & (y >= 0) & (x < ink.shape[1]) & (y < ink.shape[0])
-    if not ok.all():
-        return 0.0
-    return float((ink[y, x] > 0).mean())
+    ``(cx, cy)`` that fall on ink."""
+    return float(_cover(ink, cx, cy, np.array([float(d)]))[0])
 
 
 def diamond_around(ink: np.ndarray, cx: float, cy: float, size: float, *, lo: float = 0.6, hi: float = 3.0,
                    need: float = 0.85) -> float | None:
     """Half-diagonal (pixels) of the diamond around a marker of ``size`` pixels at ``(cx, cy)``, or None:
-    the smallest size whose edges are inked at least ``need`` of the way and whose 20 % bigger copy is not
-    (a filled area or a crowd of lines is no outline)."""
-    for d in np.arange(max(4.0, lo * size), hi * size, 1.0):
-        if edge_cover(ink, cx, cy, d) >= need and edge_cover(ink, cx, cy, 1.2 * d) < 0.5 and \
-                _corners(ink, cx, cy, d) == 4:
+    the smallest size whose edges are inked at least ``need`` of the way, whose four corners are inked, and
+    whose 20 % bigger copy is not (a filled area or a crowd of lines is no outline)."""
+    ds = np.arange(max(4.0, lo * size), hi * size, 1.0)
+    if ds.size == 0:
+        return None
+    ok = (_cover(ink, cx, cy, ds) >= need) & (_cover(ink, cx, cy, 1.2 * ds) < 0.5)
+    for d in ds[ok]:
+        if _corners(ink, cx, cy, float(d)) == 4:
             return float(d)
     return None
 

@@ -13,39 +13,58 @@ from collections import deque
 import numpy as np
 
 
-def thin(mask: np.ndarray, max_iter: int = 40) -> np.ndarray:
-    """Zhang-Suen thinning of a boolean/0-255 mask; returns a uint8 0/1 skeleton."""
-    img = (np.asarray(mask) > 0).astype(np.uint8)
-    img = np.pad(img, 1)
-    for _ in range(max_iter):
-        changed = False
-        for step in (0, 1):
-            p2 = img[:-2, 1:-1]
-            p3 = img[:-2, 2:]
-            p4 = img[1:-1, 2:]
-            p5 = img[2:, 2:]
-            p6 = img[2:, 1:-1]
-            p7 = img[2:, :-2]
-            p8 = img[1:-1, :-2]
-            p9 = img[:-2, :-2]
-            nb = [p2, p3, p4, p5, p6, p7, p8, p9]
-            b = sum(n.astype(np.int16) for n in nb)
-            seq = nb + [p2]
-            a = sum(((seq[i] == 0) & (seq[i + 1] == 1)).astype(np.int16) for i in range(8))
+def _luts() -> tuple[np.ndarray, np.ndarray]:
+    """Zhang-Suen's deletion test for both sub-iterations, for every 8-neighbourhood code (bit i set when
+    neighbour p2, p3, ..., p9 is ink, in that order)."""
+    out = []
+    for step in (0, 1):
+        lut = np.zeros(256, bool)
+        for code in range(256):
+            p = [(code >> i) & 1 for i in range(8)]  # p2 .. p9
+            p2, p3, p4, p5, p6, p7, p8, p9 = p
+            b = sum(p)
+            seq = p + [p2]
+            a = sum(1 for i in range(8) if seq[i] == 0 and seq[i + 1] == 1)
             if step == 0:
-                c = (p2 * p4 * p6) == 0
-                d = (p4 * p6 * p8) == 0
+                c, d = p2 * p4 * p6 == 0, p4 * p6 * p8 == 0
             else:
-                c = (p2 * p4 * p8) == 0
-                d = (p2 * p6 * p8) == 0
+                c, d = p2 * p4 * p8 == 0, p2 * p6 * p8 == 0
+            lut[code] = 2 <= b <= 6 and a == 1 and c and d
+        out.append(lut)
+    return out[0], out[1]
+
+
+_LUT = _luts()
+
+
+def thin(mask: np.ndarray, max_iter: int = 40) -> np.ndarray:
+    """Zhang-Suen thinning of a boolean/0-255 mask; returns a uint8 0/1 skeleton. Each sub-iteration is
+    one table look-up over the neighbourhood codes (the test itself is in ``_luts``)."""
+    full = np.pad((np.asarray(mask) > 0).astype(np.uint8), 1)
+    y0, x0, y1, x1 = 0, 0, full.shape[0], full.shape[1]
+    for _ in range(max_iter):
+        img = full[y0:y1, x0:x1]  # a view: only where the last pass deleted something can more go
+        hit = []
+        for step in (0, 1):
+            nb = (img[:-2, 1:-1], img[:-2, 2:], img[1:-1, 2:], img[2:, 2:], img[2:, 1:-1], img[2:, :-2],
+                  img[1:-1, :-2], img[:-2, :-2])
+            code = np.zeros(nb[0].shape, np.uint8)
+            for i, n in enumerate(nb):
+                code |= n << i
             core = img[1:-1, 1:-1]
-            rm = (core == 1) & (b >= 2) & (b <= 6) & (a == 1) & c & d
+            rm = (core == 1) & _LUT[step][code]
             if rm.any():
                 core[rm] = 0
-                changed = True
-        if not changed:
+                ys, xs = np.nonzero(rm)
+                hit.append((ys.min(), xs.min(), ys.max(), xs.max()))
+        if not hit:
             break
-    return img[1:-1, 1:-1]
+        # deleted pixels sat at (y0 + 1 + r, x0 + 1 + c); their neighbours are the ones to look at again
+        y1 = min(full.shape[0], y0 + 1 + max(h[2] for h in hit) + 3)
+        x1 = min(full.shape[1], x0 + 1 + max(h[3] for h in hit) + 3)
+        y0 = max(0, y0 + 1 + min(h[0] for h in hit) - 2)
+        x0 = max(0, x0 + 1 + min(h[1] for h in hit) - 2)
+    return full[1:-1, 1:-1]
 
 
 _NB = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
