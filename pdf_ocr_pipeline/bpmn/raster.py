@@ -212,7 +212,7 @@ def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim
         tri = cv2.minEnclosingTriangle(c.astype(np.float32))[1]
         if tri is None:
             continue
-        pts = [(float(px) * scale, float(py) * scale) for px, py in tri.reshape(-1, 2)]
+        pts = _fit_head([(float(px) * scale, float(py) * scale) for px, py in tri.reshape(-1, 2)])
         prims.append(Prim(points=tuple(pts + pts[:1]), closed=True, curves=0, lines=3, stroke=None, fill=0.0,
                           width=0.0, dash="solid", order=order))
         order += 1
@@ -234,6 +234,19 @@ def _split_gateways(prims: list[Prim], blobs: np.ndarray, ink: np.ndarray, scale
         if 4 <= max(w, h) * scale <= 25 and max(w, h) < 1.6 * min(w, h):
             cands.append((x + w / 2, y + h / 2, float(max(w, h))))
     return split_gateways(prims, cands, ink, scale)
+
+
+def _fit_head(tri: list[g.Point], most: float = 13.5) -> list[g.Point]:
+    """An arrowhead's enclosing triangle, shrunk about its tip when bigger than ``most`` points (blur and a
+    heavy line's stub inflate it past the size the shared typing takes for a head; the tip stays put)."""
+    b = g.box_of(tri)
+    size = max(g.width(b), g.height(b))
+    tb = g.triangle_tip(tri)
+    if size <= most or tb is None:
+        return tri
+    f = most / size
+    t = tb[0]
+    return [(t[0] + (x - t[0]) * f, t[1] + (y - t[1]) * f) for x, y in tri]
 
 
 def _heads(blobs: np.ndarray, ink: np.ndarray, dist: np.ndarray, scale: float) -> list[np.ndarray]:

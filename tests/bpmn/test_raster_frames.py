@@ -115,3 +115,15 @@ def test_heads_strip_a_heavy_line_stub_off_its_arrowhead():
     assert len(heads) == 1
     x, y, w, h = cv2.boundingRect(heads[0])
     assert y >= 140 and h * s <= 14
+
+
+def test_an_inflated_head_triangle_is_shrunk_about_its_tip():
+    from pdf_ocr_pipeline import bpmn  # noqa: F401
+    from pdf_ocr_pipeline.bpmn import geometry as g
+    from pdf_ocr_pipeline.bpmn.raster import _fit_head
+    tri = [(100.0, 120.0), (95.0, 100.0), (105.0, 100.0)]      # 20 pt long, tip at the bottom
+    out = _fit_head(tri)
+    b = g.box_of(out)
+    assert max(b[2] - b[0], b[3] - b[1]) <= 13.5 + 1e-6
+    assert out[0] == (100.0, 120.0)
+    assert _fit_head([(0.0, 0.0), (8.0, 4.0), (0.0, 8.0)]) == [(0.0, 0.0), (8.0, 4.0), (0.0, 8.0)]
