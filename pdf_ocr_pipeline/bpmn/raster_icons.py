@@ -88,7 +88,9 @@ def refine_circle(p: Prim, dark: np.ndarray, scale: float) -> list[Prim]:
     w_out = max(0.5, (band[1] - band[0]) / SUB) * scale
     if second is None:
         return [replace(p, width=w_out)]
-    rr = second / SUB * scale
+    # the shared typing takes an inner ring of 0.78 of the outer one or more for a double ring; blur pulls
+    # the measured peak inwards (and the outline's size is taken on its box), so hand it over at 0.8 at least
+    rr = max(second / SUB * scale, 0.4 * max(g.width(b), g.height(b)))
     pts = [(float(cx + rr * np.cos(a)), float(cy + rr * np.sin(a))) for a in np.linspace(0, 2 * np.pi, 33)[:-1]]
     # both rings thin: the band measured may hold the two fused, so cap it at a thin line's 2.4 px
     w = min(w_out, 2.4 * scale)
