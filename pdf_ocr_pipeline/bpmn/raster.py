@@ -218,7 +218,8 @@ def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim
         order += 1
     from pdf_ocr_pipeline.bpmn.raster_labels import bridge_labels
     strokes = join_dashes(_strokes(rest, scale, order), specks(cv2.bitwise_or(rest, faint), scale))
-    prims.extend(bridge_labels(strokes, words))
+    from pdf_ocr_pipeline.bpmn.raster_merges import split_merges
+    prims.extend(split_merges(bridge_labels(strokes, words)))
     from pdf_ocr_pipeline.bpmn.raster_icons import refine_icons
     return refine_icons(prims, gray, scale)
 
