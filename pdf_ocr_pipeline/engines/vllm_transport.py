@@ -24,6 +24,13 @@ from .image_prep import PreparedImage
 
 #: Seconds a server that refused a connection is left out of the rotation.
 SERVER_REST_S = 30.0
+#: Times a page is sent again after its connection dropped before any answer (no attempt is counted).
+MAX_RESENDS = 2
+#: Pooled connections are dropped after this many idle seconds, below uvicorn's 5 s keep-alive: a request sent on
+#: a connection the server is closing fails with ReadError (seen on 2 x H200 with 1,536 requests in flight).
+KEEPALIVE_S = 2.0
+#: The connection broke before an answer came: a stale keep-alive, a restarting API server.
+DROPPED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,7 @@ class Completion:
     server: str = ""
     error: str | None = None
     unreachable: bool = False  # the request never reached the server (it is down or gone)
+    dropped: bool = False  # the connection broke before any answer
 
 
 def vllm_sampling_params(s: Sampling):
@@ -169,7 +177,8 @@ class ServerTransport:
 
     async def _make_client(self, timeout_s, transport):
         return httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=10.0), transport=transport,
-                                 limits=httpx.Limits(max_connections=self.concurrency * len(self.urls) + 8))
+                                 limits=httpx.Limits(max_connections=self.concurrency * len(self.urls) + 8,
+                                                     keepalive_expiry=KEEPALIVE_S))
 
     async def _make_limits(self):
         return {u: asyncio.Semaphore(self.concurrency) for u in self.urls}
@@ -220,13 +229,19 @@ class ServerTransport:
 
     async def _send(self, req: Request) -> Completion:
         # A request that never reached a server (connection refused, server gone) moves to another server and
-        # costs the page no attempt; the server it failed on is skipped for SERVER_REST_S.
-        for _ in range(len(self.urls)):
+        # costs the page no attempt; the server it failed on is skipped for SERVER_REST_S. A request whose
+        # connection dropped before any answer is sent again (MAX_RESENDS), also at no attempt's cost: the
+        # attempts count what the model did, and a retry would change the sampling settings.
+        moves = resends = 0
+        while True:
             done = await self._send_once(req, self._pick())
-            if not done.unreachable or len(self.urls) == 1:
+            if done.unreachable and moves < len(self.urls) - 1:
+                moves += 1
+                self._down_until[done.server] = time.monotonic() + SERVER_REST_S
+            elif done.dropped and resends < MAX_RESENDS:
+                resends += 1
+            else:
                 return done
-            self._down_until[done.server] = time.monotonic() + SERVER_REST_S
-        return done
 
     async def _send_once(self, req: Request, url: str) -> Completion:
         self._outstanding[url] += 1
@@ -246,7 +261,8 @@ class ServerTransport:
                 except Exception as e:
                     return Completion(req.key, "", None, None, None, time.perf_counter() - started, server=url,
                                       error=f"{url}: {type(e).__name__}: {e}",
-                                      unreachable=isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout)))
+                                      unreachable=isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout)),
+                                      dropped=isinstance(e, DROPPED))
         finally:
             self._outstanding[url] -= 1
 

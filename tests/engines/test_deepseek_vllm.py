@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from pdf_ocr_pipeline.engines.base import PageImage
 from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, DeepSeekVllmOptions
 from pdf_ocr_pipeline.engines.vllm_server import ServeOptions, serve_command, serve_env
-from pdf_ocr_pipeline.engines.vllm_transport import Sampling
+from pdf_ocr_pipeline.engines.vllm_transport import MAX_RESENDS, Sampling
 from pdf_ocr_pipeline.errors import EngineUnavailableError
 from pdf_ocr_pipeline.pdf.render import render_document
 
@@ -372,3 +372,33 @@ def test_sampler_ngram_kernel_bans_what_vllms_filter_bans():
 
     result = phase_selftest_sampler(None)
     assert result["ok"] and result["banned"] > 0
+
+
+def test_a_dropped_connection_is_sent_again_at_no_attempts_cost(pages):
+    """Seen on 2 x H200: a few of 2,048 requests got ReadError (a keep-alive connection closed by the server)."""
+    dropped = []
+
+    def answer(body):
+        if len(dropped) < MAX_RESENDS:
+            dropped.append(1)
+            raise httpx.ReadError("connection reset")
+        return httpx.Response(200, json=chat_body(DOC))
+
+    fake = FakeServers(answer)
+    engine = server_engine(fake, max_retries=0, fallback="none")
+    results = list(engine.ocr_pages(pages))
+    engine.close()
+    assert all(r.source == "ocr" and r.error is None and r.attempts == 1 for r in results)
+    assert len(fake.requests) == len(pages) + MAX_RESENDS
+
+
+def test_a_connection_that_keeps_dropping_fails_the_page_with_the_error(pages):
+    def answer(body):
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+    fake = FakeServers(answer)
+    engine = server_engine(fake, max_retries=0, fallback="none")
+    [r] = list(engine.ocr_pages(pages[:1]))
+    engine.close()
+    assert r.source == "none" and "RemoteProtocolError" in r.error
+    assert len(fake.requests) == 1 + MAX_RESENDS
