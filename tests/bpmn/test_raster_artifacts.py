@@ -5,7 +5,6 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from pdf_ocr_pipeline.bpmn.primitives import Prim  # noqa: E402
 from pdf_ocr_pipeline.bpmn.raster_artifacts import (cylinder_dip, data_object_prim, data_store_prim,  # noqa: E402
                                                     dog_ear)
 from pdf_ocr_pipeline.bpmn.shapes import classify  # noqa: E402

@@ -118,7 +118,6 @@ def test_heads_strip_a_heavy_line_stub_off_its_arrowhead():
 
 
 def test_an_inflated_head_triangle_is_shrunk_about_its_tip():
-    from pdf_ocr_pipeline import bpmn  # noqa: F401
     from pdf_ocr_pipeline.bpmn import geometry as g
     from pdf_ocr_pipeline.bpmn.raster import _fit_head
     tri = [(100.0, 120.0), (95.0, 100.0), (105.0, 100.0)]      # 20 pt long, tip at the bottom
