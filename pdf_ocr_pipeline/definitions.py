@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from .assets import PIPELINE_ASSETS
+from .assets import pipeline_assets
 from .checks import build_checks
 from .deploy_k8s import build_executor
 from .jobs import ocr_documents_job
@@ -12,9 +12,15 @@ from .sensors import build_new_documents_sensor
 from .settings import Settings
 
 
+def ocr_pool(settings: Settings) -> str | None:
+    """The OCR step's Dagster pool: none when it only sends pages to vLLM servers (they batch every run's pages
+    and bound the GPU themselves), else "gpu", one step at a time (``dagster.yaml``)."""
+    return None if settings.engine == "deepseek-vllm" and settings.vllm_transport == "server" else "gpu"
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=PIPELINE_ASSETS,
+        assets=pipeline_assets(ocr_pool(settings)),
         asset_checks=build_checks(settings.max_fallback_rate),
         jobs=[ocr_documents_job],
         sensors=[build_new_documents_sensor(settings.min_file_age_s, settings.sensor_interval_s,

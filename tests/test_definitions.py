@@ -21,6 +21,17 @@ def test_definitions_wire_every_stage(tmp_path: Path):
     assert {"pdf_is_readable", "ocr_pages_complete", "bpmn_xml_valid"} <= check_names
 
 
+def test_the_ocr_step_takes_the_gpu_pool_only_where_it_holds_the_engine(tmp_path: Path):
+    def pools(**settings):
+        defs = build_definitions(Settings(data_dir=tmp_path, **settings))
+        return defs.resolve_asset_graph().get(dg.AssetKey("ocr_pages")).pools
+
+    assert pools(engine="tesseract") == {"gpu"}  # every core: one document's OCR at a time
+    assert pools(engine="deepseek-vllm", vllm_transport="in-process") == {"gpu"}  # a model in the step
+    # vLLM servers batch the pages of every run and bound the GPU: OCR steps of several runs go side by side
+    assert not pools(engine="deepseek-vllm", vllm_transport="server")
+
+
 def test_settings_come_from_the_environment_only_when_asked():
     s = Settings.from_env({"PDF_OCR_DATA_DIR": "/srv/ocr", "PDF_OCR_DPI": "300", "PDF_OCR_PAGES": "ocr",
                            "TESSDATA_PREFIX": "/opt/tessdata"})

@@ -3,10 +3,16 @@
 from .bpmn import bpmn_elements, bpmn_models
 from .documents import raw_pdfs
 from .metrics import run_metrics
-from .ocr import ocr_pages
+from .ocr import build_ocr_pages, ocr_pages
 from .pages import rendered_pages
 
 PIPELINE_ASSETS = [raw_pdfs, rendered_pages, ocr_pages, bpmn_elements, bpmn_models, run_metrics]
 
-__all__ = ["PIPELINE_ASSETS", "raw_pdfs", "rendered_pages", "ocr_pages", "bpmn_elements", "bpmn_models",
-           "run_metrics"]
+
+def pipeline_assets(ocr_pool: str | None = "gpu") -> list:
+    """Every stage's asset, the OCR step in Dagster pool ``ocr_pool`` (see ``build_ocr_pages``)."""
+    return [raw_pdfs, rendered_pages, build_ocr_pages(ocr_pool), bpmn_elements, bpmn_models, run_metrics]
+
+
+__all__ = ["PIPELINE_ASSETS", "pipeline_assets", "raw_pdfs", "rendered_pages", "ocr_pages", "bpmn_elements",
+           "bpmn_models", "run_metrics"]

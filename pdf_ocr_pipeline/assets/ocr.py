@@ -11,18 +11,36 @@ from ._errors import TRANSIENT_RETRY, pipeline_errors
 RENDERED_COLUMNS = ["page_no", "png", "dpi", "width_pt", "height_pt", "image_sha256", "text_layer_usable", "error"]
 
 
-@dg.asset(
-    partitions_def=document_partitions_def,
-    deps=["rendered_pages"],
-    group_name="ocr",
-    kinds={"tesseract", "vllm", "parquet"},
-    pool="gpu",
-    op_tags=GPU_STEP_TAGS,
-    retry_policy=TRANSIENT_RETRY,
-    description="One row per page: text and words with boxes, from the text layer or the OCR engine.",
-)
-def ocr_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-              ocr_engine: OcrEngineResource) -> dg.MaterializeResult:
+def build_ocr_pages(pool: str | None = "gpu") -> dg.AssetsDefinition:
+    """The ``ocr_pages`` asset in Dagster pool ``pool``.
+
+    "gpu" (one step at a time) where the step holds the engine itself: Tesseract on every core, vLLM loaded
+    in-process. None where it sends pages to vLLM servers: those bound the GPU themselves, and steps of several
+    runs side by side put pages of several documents into the same batches.
+    """
+
+    @dg.asset(
+        partitions_def=document_partitions_def,
+        deps=["rendered_pages"],
+        group_name="ocr",
+        kinds={"tesseract", "vllm", "parquet"},
+        pool=pool,
+        op_tags=GPU_STEP_TAGS,
+        retry_policy=TRANSIENT_RETRY,
+        description="One row per page: text and words with boxes, from the text layer or the OCR engine.",
+    )
+    def ocr_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                  ocr_engine: OcrEngineResource) -> dg.MaterializeResult:
+        return materialize_ocr_pages(context, warehouse, ocr_engine)
+
+    return ocr_pages
+
+
+ocr_pages = build_ocr_pages()
+
+
+def materialize_ocr_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                          ocr_engine: OcrEngineResource) -> dg.MaterializeResult:
     doc_id = context.partition_key
     store = warehouse.warehouse
     path = store.read("raw_pdfs", doc_id, columns=["path"])["path"][0]
