@@ -306,9 +306,8 @@ class DeepSeekVllmEngine:
                        latency_s=c.latency_s)
 
     def _parsed(self, st: _Page, c: Completion) -> OcrPage:
-        f, p = st.image.frame, st.page
-        text, blocks = parse_grounded(c.text, frame_w=f.width, frame_h=f.height, content=f.content,
-                                      page_w_pt=p.width_pt, page_h_pt=p.height_pt)
+        p = st.page
+        text, blocks = parse_grounded(c.text, page_w_pt=p.width_pt, page_h_pt=p.height_pt)
         return self._base_page(st, c).with_(text=text, blocks=blocks)
 
     def _failed(self, st: _Page, error: str) -> OcrPage:

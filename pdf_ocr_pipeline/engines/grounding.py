@@ -1,8 +1,11 @@
 """DeepSeek-OCR's grounded output -> clean markdown and blocks with boxes in page points. Pure functions.
 
 The model writes ``<|ref|>label<|/ref|><|det|>[[x1, y1, x2, y2], ...]<|/det|>`` before each block; boxes are
-on a 0-999 scale of the image it saw. With the document prompt the ref is a layout label (``text``, ``title``,
-``table``, ``image``...) and the block's markdown follows; with ``OCR this image.`` the ref IS the text.
+on a 0-999 scale of the ORIGINAL image, the page, in every resolution mode: DeepSeek-OCR's own scripts
+(``run_dpsk_ocr_image.py``, ``draw_bounding_boxes``) scale them by the original image's width and height, not by
+the padded view the model saw. ``image_prep`` hands vLLM the very pixels DeepSeek-OCR's processor would make from
+the page, so the same convention holds here. With the document prompt the ref is a layout label (``text``,
+``title``, ``table``, ``image``...) and the block's markdown follows; with ``OCR this image.`` the ref IS the text.
 """
 
 from __future__ import annotations
@@ -24,27 +27,21 @@ LAYOUT_LABELS = frozenset({
 IMAGE_LABELS = frozenset({"image", "figure", "chart"})
 
 
-def box_to_points(box: tuple[float, float, float, float], frame_w: float, frame_h: float,
-                  content: tuple[float, float, float, float], page_w_pt: float, page_h_pt: float,
+def box_to_points(box: tuple[float, float, float, float], page_w_pt: float, page_h_pt: float,
                   ) -> tuple[float, float, float, float]:
-    """A 0-999 box of the image the model saw -> PDF points of the displayed page (origin top left).
+    """A 0-999 box of the page -> PDF points of the displayed page (origin top left).
 
     Args:
-        box: ``(x1, y1, x2, y2)`` on the 0-999 scale, relative to the whole image the model saw.
-        frame_w, frame_h: that image's size in pixels.
-        content: where the page lies in that image, pixels ``(x0, y0, x1, y1)`` (padding excluded).
+        box: ``(x1, y1, x2, y2)`` on the 0-999 scale of the page image (padding of the model's view excluded).
         page_w_pt, page_h_pt: the displayed page's size in points (rotation applied).
     Returns:
         ``(x0, y0, x1, y1)`` in points, ordered and clamped to the page.
     """
-    cx0, cy0, cx1, cy1 = content
-    sx, sy = page_w_pt / max(cx1 - cx0, 1e-9), page_h_pt / max(cy1 - cy0, 1e-9)
-
     def x(v: float) -> float:
-        return min(max((v / 999.0 * frame_w - cx0) * sx, 0.0), page_w_pt)
+        return min(max(v / 999.0 * page_w_pt, 0.0), page_w_pt)
 
     def y(v: float) -> float:
-        return min(max((v / 999.0 * frame_h - cy0) * sy, 0.0), page_h_pt)
+        return min(max(v / 999.0 * page_h_pt, 0.0), page_h_pt)
 
     x0, x1 = sorted((x(box[0]), x(box[2])))
     y0, y1 = sorted((y(box[1]), y(box[3])))
@@ -63,8 +60,7 @@ def iter_refs(raw: str) -> Iterator[tuple[str, list[tuple[float, ...]], str]]:
         yield m["ref"].strip(), _boxes(m["det"]), raw[m.end():end]
 
 
-def parse_grounded(raw: str, *, frame_w: float, frame_h: float, content: tuple[float, float, float, float],
-                   page_w_pt: float, page_h_pt: float) -> tuple[str, tuple[Block, ...]]:
+def parse_grounded(raw: str, *, page_w_pt: float, page_h_pt: float) -> tuple[str, tuple[Block, ...]]:
     """Parse one page's raw output into (clean markdown, blocks with boxes in points).
 
     A ref with several boxes gives one block per box. An image ref becomes ``![](image-K)`` in the markdown.
@@ -84,7 +80,7 @@ def parse_grounded(raw: str, *, frame_w: float, frame_h: float, content: tuple[f
             n_images += 1
             parts.append(f"![](image-{n_images})")
         for box in boxes:
-            blocks.append(Block(label, text, *box_to_points(box, frame_w, frame_h, content, page_w_pt, page_h_pt)))
+            blocks.append(Block(label, text, *box_to_points(box, page_w_pt, page_h_pt)))
         if body:
             parts.append(body)
     markdown = "\n\n".join(p.strip() for p in (_SPECIAL.sub("", s) for s in parts) if p.strip())

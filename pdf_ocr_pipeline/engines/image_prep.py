@@ -4,9 +4,11 @@ vLLM's DeepSeek-OCR front end resizes every page (a 150 dpi A4 page: 94 ms in on
 bottleneck). Handing it an image already at the size it would resize to makes its resizes copies:
 
 - ``gundam`` (vLLM's stock mode): the page stretched to the tile grid vLLM would pick (640 x a, 640 x b), so
-  the tiles are cut without resampling. Boxes (0-999) refer to the whole image, i.e. the whole page.
+  the tiles are cut without resampling.
 - ``base``: the page fitted into 1024 x 1024 and letterboxed (centred, mean-grey border), as DeepSeek-OCR's own
-  base mode does. Boxes (0-999) refer to the square; ``content`` says where the page lies in it.
+  base mode does; ``content`` says where the page lies in the square.
+
+Either way the model's boxes (0-999) refer to the page, not to the padded square (see ``grounding``).
 
 Pure PIL, no vLLM or torch: runs in ``ProcessPoolExecutor`` workers.
 """
@@ -27,7 +29,7 @@ PAD_RGB = (127, 127, 127)  # int(0.5 * 255): DeepSeek-OCR's image mean
 
 @dataclass(frozen=True)
 class Frame:
-    """Where the page lies in the image the model saw (pixels), to map 0-999 boxes back to points."""
+    """The image the model saw (pixels) and where the page lies in it (overlays, tests)."""
 
     width: int
     height: int

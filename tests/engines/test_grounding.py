@@ -14,7 +14,7 @@ from pdf_ocr_pipeline.pdf.render import render_document
 
 from .test_deepseek_vllm import BPMN, DOC, RUNAWAY, TRUNCATED
 
-SQUARE = dict(frame_w=1000, frame_h=1000, content=(0.0, 0.0, 1000.0, 1000.0), page_w_pt=500.0, page_h_pt=500.0)
+SQUARE = dict(page_w_pt=500.0, page_h_pt=500.0)
 
 
 def test_document_page_blocks_and_clean_markdown():
@@ -58,18 +58,23 @@ def test_runaway_detection():
 
 
 def test_boxes_are_ordered_and_clamped_to_the_page():
-    x0, y0, x1, y1 = box_to_points((900, 950, 100, -20), 1000, 1000, (0, 0, 1000, 1000), 600, 800)
+    x0, y0, x1, y1 = box_to_points((900, 950, 100, -20), 600, 800)
     assert x0 < x1 and y0 < y1 and y0 == 0.0 and x1 == pytest.approx(900 / 999 * 600)
-    assert box_to_points((0, 0, 999, 999), 1000, 1000, (0, 0, 1000, 1000), 600, 800) == (0, 0, 600, 800)
+    assert box_to_points((0, 0, 999, 999), 600, 800) == (0, 0, 600, 800)
 
 
-def to_999(box_pt, frame: Frame, w_pt: float, h_pt: float) -> tuple[float, ...]:
-    """The inverse mapping: where a page box lies in the image the model saw, on the 0-999 scale."""
-    cx0, cy0, cx1, cy1 = frame.content
-    sx, sy = (cx1 - cx0) / w_pt, (cy1 - cy0) / h_pt
+def to_999(box_pt, w_pt: float, h_pt: float) -> tuple[float, ...]:
+    """The inverse mapping: a page box on the 0-999 scale of the page (DeepSeek-OCR's convention)."""
     x0, y0, x1, y1 = box_pt
-    return ((x0 * sx + cx0) / frame.width * 999, (y0 * sy + cy0) / frame.height * 999,
-            (x1 * sx + cx0) / frame.width * 999, (y1 * sy + cy0) / frame.height * 999)
+    return (x0 / w_pt * 999, y0 / h_pt * 999, x1 / w_pt * 999, y1 / h_pt * 999)
+
+
+def in_view(b999, frame: Frame) -> tuple[float, ...]:
+    """Where a 0-999 page box lies in the image the model saw (the page inside any padding), pixels."""
+    cx0, cy0, cx1, cy1 = frame.content
+    xs = (cx0 + b999[0] / 999 * (cx1 - cx0), cx0 + b999[2] / 999 * (cx1 - cx0))
+    ys = (cy0 + b999[1] / 999 * (cy1 - cy0), cy0 + b999[3] / 999 * (cy1 - cy0))
+    return (min(xs), min(ys), max(xs), max(ys))
 
 
 def ink(img: Image.Image, box_px) -> float:
@@ -82,8 +87,9 @@ def ink(img: Image.Image, box_px) -> float:
 @pytest.mark.parametrize("resolution", ["base", "gundam"])
 @pytest.mark.parametrize("rotation", [0, 90, 270])
 def test_boxes_map_to_the_displayed_page_on_rotated_and_non_square_pages(tmp_path, fixtures, resolution, rotation):
-    """A word's box from the text layer, put on the 0-999 scale of the image the model saw, maps back to the
-    same place on the displayed page, and that place in the image holds the word's ink."""
+    """A word's box from the text layer, put on the 0-999 scale of the page (what DeepSeek-OCR writes, padding
+    of base mode excluded), maps back to the same place on the displayed page, and that place in the image the
+    model saw holds the word's ink."""
     src = fixtures / "A.1.0.pdf"  # a landscape BPMN diagram page (792.75 x 612.75 pt)
     path = tmp_path / f"rot{rotation}.pdf"
     with pymupdf.open(src) as doc:
@@ -100,13 +106,10 @@ def test_boxes_map_to_the_displayed_page_on_rotated_and_non_square_pages(tmp_pat
     img, frame = prepared.to_pil(), prepared.frame
     assert boxes
     for box in boxes:
-        b999 = to_999(box, frame, w_pt, h_pt)
-        got = box_to_points(b999, frame.width, frame.height, frame.content, w_pt, h_pt)
+        b999 = to_999(box, w_pt, h_pt)
+        got = box_to_points(b999, w_pt, h_pt)
         assert got == pytest.approx(tuple(pymupdf.Rect(box).normalize()), abs=0.05)
-        px = (b999[0] / 999 * frame.width, b999[1] / 999 * frame.height,
-              b999[2] / 999 * frame.width, b999[3] / 999 * frame.height)
-        px = (min(px[0], px[2]), min(px[1], px[3]), max(px[0], px[2]), max(px[1], px[3]))
-        assert ink(img, px) > 0.03, f"no ink where the word {box} should be"
+        assert ink(img, in_view(b999, frame)) > 0.03, f"no ink where the word {box} should be"
 
 
 def test_prepared_sizes_match_what_vllm_consumes():
