@@ -52,8 +52,8 @@ def pictures_may_hold_diagram(page: pymupdf.Page) -> bool:
     from .raster import binarize
 
     area = pymupdf.Rect()
-    for info in page.get_image_info():
-        area |= pymupdf.Rect(info["bbox"]) & page.rect
+    for info in page.get_image_info():  # boxes of the unrotated page: turn them into the displayed frame
+        area |= (pymupdf.Rect(info["bbox"]) * page.rotation_matrix) & page.rect
     if area.is_empty:
         return False
     pix = page.get_pixmap(dpi=GLANCE_DPI, clip=area, colorspace=pymupdf.csGRAY, alpha=False)

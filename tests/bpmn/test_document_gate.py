@@ -23,14 +23,14 @@ def rows(doc: pymupdf.Document, words: bool = True) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def diagram_as_picture(tmp_path_factory) -> Path:
-    """A text page with A.1.0 drawn as a 150-dpi picture a third of the page tall, with a caption (a report that
-    pasted a screenshot of its process model)."""
+    """A text page with A.1.0 drawn as a 150-dpi picture a third of the page tall in its lower half, with a caption
+    (a report that pasted a screenshot of its process model)."""
     src = pymupdf.open(FIXTURES / "A.1.0.pdf")[0]
     png = src.get_pixmap(dpi=150).tobytes("png")
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=842)
-    page.insert_text((72, 80), "The process is shown in figure 1.", fontsize=12)
-    box = pymupdf.Rect(72, 110, 523, 110 + 451 * src.rect.height / src.rect.width)
+    page.insert_text((72, 440), "The process is shown in figure 1.", fontsize=12)
+    box = pymupdf.Rect(72, 470, 523, 470 + 451 * src.rect.height / src.rect.width)
     page.insert_image(box, stream=png)
     page.insert_text((72, box.y1 + 20), "Figure 1: the process", fontsize=12)
     path = tmp_path_factory.mktemp("gate") / "picture.pdf"
@@ -57,3 +57,10 @@ def test_a_diagram_embedded_as_a_picture_is_searched_and_found(diagram_as_pictur
     assert pictures_may_hold_diagram(doc[0])
     [diagram] = find_diagrams(diagram_as_picture, rows(doc))
     assert diagram.method == "raster" and len(diagram.shapes) >= 4
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_the_look_follows_the_pictures_on_turned_pages(diagram_as_picture: Path, rotation: int):
+    doc = pymupdf.open(diagram_as_picture)
+    doc[0].set_rotation(rotation)  # image boxes are given in the unturned page: the look must turn them too
+    assert pictures_may_hold_diagram(doc[0])
