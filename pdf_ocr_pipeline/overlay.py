@@ -293,14 +293,15 @@ def load_page(data_dir: str | os.PathLike, doc_id: str, page_no: int) -> dict:
     if not rendered.is_file():
         known = list_documents(data_dir)
         raise PageNotFoundError(f"no document {doc_id!r} in {warehouse}", known=known)
-    frame = pl.read_parquet(rendered, columns=["page_no", "png", "width_pt", "height_pt", "dpi", "error"])
-    hit = frame.filter(pl.col("page_no") == page_no)
-    shown = pl.col("png").is_not_null() | pl.col("error").is_null()  # rendered, or read from the text layer
-    if hit.filter(shown).is_empty():
-        pages = sorted(frame.filter(shown)["page_no"].to_list())
+    # Pages without an error are rendered, or read from their text layer (drawn from the PDF). Only the page's
+    # own row group is read for its image: the whole png column of a scanned document is hundreds of MiB.
+    frame = pl.read_parquet(rendered, columns=["page_no", "error"])
+    pages = sorted(frame.filter(pl.col("error").is_null())["page_no"].to_list())
+    if page_no not in pages:
         raise PageNotFoundError(f"document {doc_id!r} has no rendered page {page_no} (pages: {_ranges(pages)})",
                                 known=[doc_id], hint="pick a page number from the list")
-    row = hit.row(0, named=True)
+    row = (pl.scan_parquet(rendered).filter(pl.col("page_no") == page_no)
+           .select("png", "width_pt", "height_pt", "dpi").collect().row(0, named=True))
     png = row["png"]
     if (row["dpi"] or 0) < SHARP_DPI:  # a text-layer page (no image, or a preview): render it from the PDF
         png = _render_sharper(warehouse, doc_id, page_no) or png
