@@ -49,7 +49,7 @@ def pictures_may_hold_diagram(page: pymupdf.Page) -> bool:
     import cv2
     import numpy as np
 
-    from .raster import binarize
+    from .raster_ink import binarize
 
     area = pymupdf.Rect()
     for info in page.get_image_info():  # boxes of the unrotated page: turn them into the displayed frame
