@@ -17,8 +17,9 @@ from . import extract_diagram, to_bpmn_xml
 from .model import BpmnDiagram
 from .rows import looks_like_prose
 
-#: Below this resolution a rendered page is a preview; the raster path renders the page itself instead.
-MIN_RASTER_DPI = 100
+#: The raster search's thresholds are set at this resolution, and it misses diagrams at others (C.1.1: found at
+#: 150 dpi, nothing at 120, 175 or 200), so a page rendered at another dpi (OCR renders at 200) is rendered again.
+RASTER_DPI = 150.0
 #: A diagram needs graphics: a raster image (scan, picture) or at least this many vector drawing commands.
 MIN_DRAWINGS = 10
 #: Pictures are looked at this coarsely before the raster search (which works at 150 dpi) ...
@@ -94,9 +95,8 @@ def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict]) -> Iterato
                 continue
             if len(page.get_cdrawings()) < MIN_DRAWINGS and not pictures_may_hold_diagram(page):
                 continue
-            png = row.get("png") if (row.get("dpi") or 0) >= MIN_RASTER_DPI else None
-            diagram = extract_diagram(page, row["page_no"], png=png, dpi=row.get("dpi") or 150.0,
-                                      words=words or None)
+            png = row.get("png") if row.get("dpi") == RASTER_DPI else None
+            diagram = extract_diagram(page, row["page_no"], png=png, dpi=RASTER_DPI, words=words or None)
             if diagram is not None:
                 yield diagram
 

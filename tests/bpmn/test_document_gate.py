@@ -64,3 +64,14 @@ def test_the_look_follows_the_pictures_on_turned_pages(diagram_as_picture: Path,
     doc = pymupdf.open(diagram_as_picture)
     doc[0].set_rotation(rotation)  # image boxes are given in the unturned page: the look must turn them too
     assert pictures_may_hold_diagram(doc[0])
+
+
+def test_a_scan_rendered_at_the_ocr_resolution_is_searched_at_the_raster_one():
+    """Found on a run over the test data: the OCR stage renders scans at 200 dpi, and the raster search, whose
+    thresholds are set at 150 dpi, found nothing on C.1.1 at 200. The page is rendered again at 150."""
+    path = FIXTURES / "bpmn" / "C.1.1.pdf"
+    doc = pymupdf.open(path)
+    [row] = rows(doc, words=False)
+    row.update(png=doc[0].get_pixmap(dpi=200).tobytes("png"), dpi=200.0)
+    [diagram] = find_diagrams(path, [row])
+    assert diagram.method == "raster" and len(diagram.shapes) >= 8
