@@ -149,7 +149,10 @@ class TesseractEngine:
         api.SetSourceResolution(max(1, int(round(dpi))))
         if not api.Recognize(timeout=int(self.options.page_timeout_s * 1000)):
             raise TimeoutError(f"no result within {self.options.page_timeout_s:g} s")
-        text = api.GetUTF8Text()
+        try:
+            text = api.GetUTF8Text()
+        except RuntimeError:  # tesserocr's "No text returned": nothing on the page reads as text (a blank page)
+            text = ""
         w, h = (img.height, img.width) if angle in (90, 270) else (img.width, img.height)  # the unturned page
         words = []
         for b in self._words(api, 1.0):
@@ -181,7 +184,10 @@ class TesseractEngine:
         if it is None:
             return
         for word in self._tesserocr.iterate_level(it, RIL.WORD):
-            text = word.GetUTF8Text(RIL.WORD)
+            try:
+                text = word.GetUTF8Text(RIL.WORD)
+            except RuntimeError:  # "No text returned": an empty result (a blank page's one empty block)
+                continue
             box = word.BoundingBox(RIL.WORD)
             if not text or not text.strip() or box is None:
                 continue

@@ -68,6 +68,23 @@ def test_a_broken_image_becomes_an_error_row(tesseract_engine: TesseractEngine):
     assert result.source == "none" and "tesseract failed" in result.error and result.page_no == 7
 
 
+def test_a_page_without_text_is_an_empty_page_not_a_failure(tesseract_engine: TesseractEngine):
+    """Found on a run over the test data: Enterprise Architect's exports end with a blank page, and tesserocr's
+    "No text returned" made it a failed page."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    for draw_a_line in (False, True):
+        img = Image.new("L", (1700, 2200), 255)
+        if draw_a_line:  # a few strokes, no text: B.1.0's second page
+            ImageDraw.Draw(img).line((200, 300, 1500, 300), fill=0, width=3)
+        buf = io.BytesIO()
+        img.save(buf, format="PNG")
+        result = tesseract_engine.ocr_page(PageImage("doc", 2, buf.getvalue(), 200, 612, 792))
+        assert (result.source, result.error, result.text.strip(), result.blocks) == ("ocr", None, "", ())
+
+
 def test_results_come_back_in_input_order(fixtures: Path, tesseract_engine: TesseractEngine):
     pages = images(fixtures / "ru_report_p3-5_7.pdf", 100) * 3
     assert [r.page_no for r in tesseract_engine.ocr_pages(iter(pages))] == [p.page_no for p in pages]
