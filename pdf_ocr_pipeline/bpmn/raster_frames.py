@@ -43,13 +43,15 @@ def merge_rules(segs: list[tuple[float, float, float]], *, off: float = 1.5, gap
 
 
 def frames(hs: list[HRule], vs: list[VRule], *, tol: float = 3.0, min_w: float = 10.0, header: tuple[float, float]
-           = (8.0, 60.0), corner: Callable[[g.Point], bool] | None = None) -> list[tuple[g.Box, str]]:
+           = (8.0, 60.0), corner: Callable[[g.Point], bool] | None = None, limit: int = 40, most: int = 60
+           ) -> list[tuple[g.Box, str]]:
     """Rectangles bounded by rules on all four sides (each rule spanning its side; T-junctions allowed).
 
     Returns ``(box, kind)`` with kind ``cell`` (no rule runs across it), ``frame`` (a pool: a rule spans it
     parallel to one side, ``header`` points in, cutting off a header band), ``header`` (that band) or
     ``body`` (the rest of a frame, listed last: when it is one undivided cell it is the pool, not a lane, so
-    it is only reported, not a cell). ``corner(p)``, when given, must be true at all four corners.
+    it is only reported, not a cell). ``corner(p)``, when given, must be true at all four corners. More than
+    ``most`` rectangles make a grid (a table, a photo's texture), not pools and lanes: none are returned.
     """
     def h_spans(h: HRule, x0: float, x1: float) -> bool:
         return h[1] <= x0 + tol and h[2] >= x1 - tol
@@ -60,8 +62,9 @@ def frames(hs: list[HRule], vs: list[VRule], *, tol: float = 3.0, min_w: float =
     def corners_ok(b: g.Box) -> bool:
         return corner is None or all(corner(p) for p in ((b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])))
 
-    hs = sorted(hs)
-    vs = sorted(vs)
+    # pools and lanes need a few rules; a page with many more (a table, a photo's texture) keeps its longest
+    hs = sorted(sorted(hs, key=lambda r: r[1] - r[2])[:limit])
+    vs = sorted(sorted(vs, key=lambda r: r[1] - r[2])[:limit])
     cells: list[g.Box] = []
     framed: list[tuple[g.Box, g.Box, g.Box]] = []  # frame, header band, body
     for i, top in enumerate(hs):
@@ -71,9 +74,13 @@ def frames(hs: list[HRule], vs: list[VRule], *, tol: float = 3.0, min_w: float =
             x0, x1 = max(top[1], bot[1]), min(top[2], bot[2])
             sides = [v for v in vs if x0 - tol <= v[0] <= x1 + tol and v_spans(v, top[0], bot[0])]
             for a, left in enumerate(sides):
+                seen = 0
                 for right in sides[a + 1:]:
                     if right[0] - left[0] < min_w:
                         continue
+                    seen += 1
+                    if seen > 2:  # a cell's right side is the next rule; a frame's the one after its header
+                        break
                     b = (left[0], top[0], right[0], bot[0])
                     inner_h = [h for h in hs if b[1] + tol < h[0] < b[3] - tol and h_spans(h, b[0], b[2])]
                     inner_v = [v for v in sides if b[0] + tol < v[0] < b[2] - tol]
@@ -84,6 +91,8 @@ def frames(hs: list[HRule], vs: list[VRule], *, tol: float = 3.0, min_w: float =
                     band = _header(b, inner_h, inner_v, header)
                     if band is not None and corners_ok(b):
                         framed.append((b, *band))
+                if len(cells) + len(framed) > most:
+                    return []  # a grid (a table, a photo's texture), not pools and lanes
     out = [(f, "frame") for f, _, _ in framed] + [(h, "header") for _, h, _ in framed]
     bodies = [body for _, _, body in framed]
     out += [(c, "cell") for c in cells if not any(_same(c, body, tol) for body in bodies)]
@@ -109,10 +118,23 @@ def _same(a: g.Box, b: g.Box, tol: float) -> bool:
 
 
 def _unique(rects: list[tuple[g.Box, str]], tol: float) -> list[tuple[g.Box, str]]:
+    """The first of each group of rectangles that agree within ``tol`` (bucketed, so many stay cheap)."""
     out: list[tuple[g.Box, str]] = []
+    seen: dict[tuple[int, ...], list[g.Box]] = {}
     for r in rects:
-        if not any(_same(r[0], o[0], tol) for o in out):
-            out.append(r)
+        key = tuple(int(v // (2 * tol)) for v in r[0])
+        near = [k for k in _around(key) if k in seen]
+        if any(_same(r[0], o, tol) for k in near for o in seen[k]):
+            continue
+        seen.setdefault(key, []).append(r[0])
+        out.append(r)
+    return out
+
+
+def _around(key: tuple[int, ...]) -> list[tuple[int, ...]]:
+    out = [()]
+    for k in key:
+        out = [o + (k + d,) for o in out for d in (-1, 0, 1)]
     return out
 
 
@@ -135,7 +157,7 @@ def rules(ink: np.ndarray, scale: float, *, h_len: float = 100.0, v_len: float =
     return merge_rules(hs), merge_rules(vs)
 
 
-def frame_prims(ink: np.ndarray, scale: float, order: int):
+def frame_prims(ink: np.ndarray, scale: float, order: int, max_rects: int = 60):
     """Rule prims (2-point, ``stroke=None``: they only rebuild rectangles) and closed rectangle prims of the
     frames, headers and cells, plus the boxes of every rectangle found (bodies included), for dropping
     hole outlines they stand in for."""
@@ -152,7 +174,7 @@ def frame_prims(ink: np.ndarray, scale: float, order: int):
     lines += [Prim(points=((x, y0), (x, y1)), closed=False, curves=0, lines=1, stroke=None, fill=None, width=0.75,
                    dash="solid", order=order) for x, y0, y1 in vs]
     rects, boxes = [], []
-    for b, kind in frames(hs, vs, corner=inked):
+    for b, kind in frames(hs, vs, corner=inked, most=max_rects):
         boxes.append(b)
         if kind == "body":
             continue

@@ -112,11 +112,28 @@ def _piece_groups(prims: list[Prim], scale: float) -> list[tuple[float, float, f
     """``(cx, cy, size)`` in pixels of groups of two or more small closed pieces (3-20 pt, no circles)
     lying within 3 pt of each other."""
     small = [p.box for p in prims if p.closed and p.lines > 0 and p.stroke is not None and 3 <= p.size <= 20]
-    groups: list[list[g.Box]] = []
-    for b in small:
-        hit = [grp for grp in groups if any(g.box_distance(b, o) <= 3.0 for o in grp)]
-        merged = [b] + [o for grp in hit for o in grp]
-        groups = [grp for grp in groups if grp not in hit] + [merged]
+    # union-find over neighbours found through a 24 pt grid (pieces are at most 20 pt, 3 pt apart)
+    parent = list(range(len(small)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    grid: dict[tuple[int, int], list[int]] = {}
+    for i, b in enumerate(small):
+        key = (int(b[0] // 24), int(b[1] // 24))
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for j in grid.get((key[0] + dx, key[1] + dy), ()):
+                    if g.box_distance(b, small[j]) <= 3.0:
+                        parent[root(i)] = root(j)
+        grid.setdefault(key, []).append(i)
+    byroot: dict[int, list[g.Box]] = {}
+    for i, b in enumerate(small):
+        byroot.setdefault(root(i), []).append(b)
+    groups = list(byroot.values())
     out = []
     for grp in groups:
         if len(grp) >= 2:

@@ -31,28 +31,32 @@ def binarize(gray: np.ndarray) -> np.ndarray:
     return ink
 
 
-def faint_rules(gray: np.ndarray, ink: np.ndarray, scale: float, min_len: float = 40.0) -> np.ndarray:
+def faint_rules(gray: np.ndarray, ink: np.ndarray, scale: float, min_len: float = 40.0, share: float = 0.125
+                ) -> np.ndarray:
     """Long straight horizontal and vertical rules too light for Otsu (lanes and pools drawn in light grey):
-    pixels darker than their neighbourhood that run straight for ``min_len`` points, and that ``ink`` mostly
-    lacks (dark rules and connectors are there already, with their own width). 0/255."""
+    pixels darker than their neighbourhood that run straight for ``min_len`` points and ``share`` of the
+    image's width (height) at least, and that ``ink`` mostly lacks (dark rules and connectors are there
+    already, with their own width). Shorter faint runs are more often a photo's texture or paper grain than
+    a lane border, which spans its pool. 0/255."""
     cv2 = _cv2()
     blur = cv2.GaussianBlur(gray, (3, 3), 0)
     block = max(15, int(min(gray.shape) / 25) | 1)
     local = cv2.adaptiveThreshold(blur, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 8)
     n = max(10, int(min_len / scale))
     out = np.zeros_like(local)
-    for k_close, k_open in (((1, 5), (1, n)), ((5, 1), (n, 1))):
+    for horiz, k_close, k_open in ((True, (1, 5), (1, n)), (False, (5, 1), (n, 1))):
         # a closing along the rule first, so single pixels lost to noise or JPEG do not cut it
         m = cv2.morphologyEx(local, cv2.MORPH_CLOSE, np.ones(k_close, np.uint8))
         m = cv2.bitwise_and(cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones(k_open, np.uint8)), local)
-        cnt, lab = cv2.connectedComponents(m, connectivity=8)
+        cnt, lab, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
         if cnt <= 1:
             continue
         on = np.nonzero(m)
         ids = lab[on]
         total = np.bincount(ids, minlength=cnt)
         dark = np.bincount(ids, weights=ink[on] > 0, minlength=cnt)
-        faint = dark < 0.3 * np.maximum(total, 1)
+        extent = stats[:, cv2.CC_STAT_WIDTH] if horiz else stats[:, cv2.CC_STAT_HEIGHT]
+        faint = (dark < 0.3 * np.maximum(total, 1)) & (extent >= share * gray.shape[1 if horiz else 0])
         faint[0] = False
         keep = faint[ids]
         out[on[0][keep], on[1][keep]] = 255
@@ -79,7 +83,9 @@ def blank_words(ink: np.ndarray, words: list[Word], scale: float, extra=(), keep
     horizontal or vertical runs of at least ``keep_len`` points through a box (longer than a letter's
     stroke) are kept: a flow drawn through its own label, or an event's label it leaves by, stays whole."""
     cv2 = _cv2()
-    n = max(5, int(keep_len / scale))
+    # longer than a letter's stroke: ``keep_len`` points and one and a half times the usual word height
+    hs = sorted(y1 - y0 for _, (x0, y0, x1, y1) in words)
+    n = max(5, int(keep_len / scale), int(1.5 * hs[len(hs) // 2] / scale) if hs else 0)
     keep = cv2.bitwise_or(cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((n, 1), np.uint8)),
                           cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, n), np.uint8)))
     for _, (x0, y0, x1, y1) in words:

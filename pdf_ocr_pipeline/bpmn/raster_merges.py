@@ -40,6 +40,10 @@ def split_merges(strokes: list[Prim], *, on: float = 1.5, clear: float = 8.0, mi
     ``min_len`` points or more take part, and the junction must be ``clear`` points inside the through one."""
     solid = [i for i, p in enumerate(strokes) if not p.closed and p.stroke is not None and p.dash == "solid"
              and _length(p.points) >= min_len]
+    # two flows routed into one segment meet at an elbow: a straight through stroke is more likely what a
+    # heavy outline leaves beside its hole
+    bent = {i for i in solid if len(g.simplify_polyline(list(strokes[i].points), 1.0)) >= 3}
+    boxes = {i: g.expand(strokes[i].box, on) for i in bent}
     done: set[int] = set()
     add: list[Prim] = []
     for s in solid:
@@ -48,12 +52,10 @@ def split_merges(strokes: list[Prim], *, on: float = 1.5, clear: float = 8.0, mi
             if s in done:
                 break
             foot = sp[0] if e == 0 else sp[-1]
-            for t in solid:
-                if t == s or t in done:
+            for t in bent:
+                if t == s or t in done or not g.contains_point(boxes[t], foot):
                     continue
                 tp = strokes[t].points
-                if len(g.simplify_polyline(list(tp), 1.0)) < 3:
-                    continue  # two flows meeting head on make an elbow; a straight stroke is a border's rest
                 d, k, j = _closest(foot, tp)
                 if d > on or g.dist(j, tp[0]) < clear or g.dist(j, tp[-1]) < clear:
                     continue
