@@ -22,18 +22,19 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.dagster_dev import dagster_dev, fresh_instance_dirs, gql  # noqa: E402
+from tests.fakes import OpenAIServerStandIn  # noqa: E402
 
 ANSWER = "<|ref|>text<|/ref|><|det|>[[100, 100, 900, 300]]<|/det|>\nA page of a small document.\n"
 
 
-class BatchingStandIn(BaseHTTPRequestHandler):
+class BatchingStandIn(OpenAIServerStandIn):
     slots: threading.Semaphore
     page_s: float
     lock = threading.Lock()
@@ -42,22 +43,8 @@ class BatchingStandIn(BaseHTTPRequestHandler):
     pages = 0
     timeline: list[tuple[float, int]] = []
 
-    def log_message(self, *args):
-        pass
-
-    def _send(self, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self):
-        self._send({"object": "list", "data": [{"id": "deepseek-ai/DeepSeek-OCR", "object": "model"}]})
-
     def do_POST(self):
-        self.rfile.read(int(self.headers["Content-Length"]))
+        self.read_body()
         cls = BatchingStandIn
         with cls.slots:
             with cls.lock:
@@ -69,10 +56,7 @@ class BatchingStandIn(BaseHTTPRequestHandler):
             with cls.lock:
                 cls.in_flight -= 1
                 cls.timeline.append((time.time(), cls.in_flight))
-        self._send({"id": "chatcmpl-1", "object": "chat.completion", "model": "deepseek-ai/DeepSeek-OCR",
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": ANSWER}}],
-                    "usage": {"prompt_tokens": 282, "completion_tokens": 20, "total_tokens": 302}})
+        self.send_json(self.completion(ANSWER, 282, 20))
 
 
 def make_scans(folder: Path, docs: int, pages: int) -> None:

@@ -1,6 +1,9 @@
-"""Stand-in engines for tests of the code around engines (the real engines have their own tests)."""
+"""Stand-ins for tests of the code around engines (the real engines have their own tests): an engine, and the
+HTTP side of an OpenAI-compatible vLLM server."""
 
+import json
 from collections.abc import Iterable, Iterator
+from http.server import BaseHTTPRequestHandler
 
 from pdf_ocr_pipeline.engines.base import Block, OcrPage, PageImage
 from pdf_ocr_pipeline.resources import OcrEngineResource
@@ -55,3 +58,32 @@ class FakeEngineResource(OcrEngineResource):
             self._engine = FakeEngine(fail_pages=tuple(self.fail_pages))
             BUILT.append(self._engine)
         return self._engine
+
+
+class OpenAIServerStandIn(BaseHTTPRequestHandler):
+    """What a vLLM server answers on ``GET /v1/models``; subclasses answer ``POST /v1/chat/completions``."""
+
+    model = "deepseek-ai/DeepSeek-OCR"
+
+    def log_message(self, *args):
+        pass
+
+    def send_json(self, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self.send_json({"object": "list", "data": [{"id": self.model, "object": "model"}]})
+
+    def read_body(self) -> dict:
+        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+
+    def completion(self, content: str, prompt_tokens: int, completion_tokens: int) -> dict:
+        return {"id": "chatcmpl-1", "object": "chat.completion", "model": self.model,
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                          "total_tokens": prompt_tokens + completion_tokens}}

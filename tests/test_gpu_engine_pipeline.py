@@ -4,9 +4,8 @@ Only the server is faked: a local HTTP server answering the OpenAI API the way v
 grounded output. Everything else (the CLI, Dagster, the engine's batching, parsing, metrics) runs for real.
 """
 
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import polars as pl
@@ -15,35 +14,19 @@ import pytest
 from pdf_ocr_pipeline.cli import main
 
 from .conftest import copy_fixture
+from .fakes import OpenAIServerStandIn
 
 GROUNDED = ("<|ref|>title<|/ref|><|det|>[[200, 50, 800, 90]]<|/det|>\n# The LinnSequencer\n\n"
             "<|ref|>text<|/ref|><|det|>[[200, 120, 800, 400]]<|/det|>\n32 Track MIDI Sequence Recorder\n\n")
 
 
-class FakeVllm(BaseHTTPRequestHandler):
+class FakeVllm(OpenAIServerStandIn):
     requests: list[dict] = []
 
-    def log_message(self, *args):
-        pass
-
-    def _send(self, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self):
-        self._send({"object": "list", "data": [{"id": "deepseek-ai/DeepSeek-OCR", "object": "model"}]})
-
     def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.read_body()
         FakeVllm.requests.append(body)
-        self._send({"id": "chatcmpl-1", "object": "chat.completion", "model": body["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": GROUNDED}}],
-                    "usage": {"prompt_tokens": 282, "completion_tokens": 41, "total_tokens": 323}})
+        self.send_json(self.completion(GROUNDED, 282, 41))
 
 
 @pytest.fixture

@@ -353,24 +353,15 @@ def test_importing_the_engine_needs_neither_vllm_nor_torch():
 
 
 @pytest.mark.gpu
-def test_batched_ngram_filter_bans_what_vllms_filter_bans():
-    """On the GPU machine: our batched filter against vLLM's per-request one on random looping histories."""
+@pytest.mark.parametrize("phase", ["phase_selftest", "phase_selftest_sampler"])
+def test_our_ngram_bans_ban_what_vllms_filter_bans(phase):
+    """On the GPU machine, against vLLM's per-request filter on random looping histories: our batched logits
+    processor (``phase_selftest``) and the Triton ban in Model Runner V2's sampler (``phase_selftest_sampler``)."""
     pytest.importorskip("vllm")
     sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
-    from gpu_engine import phase_selftest
+    import gpu_engine
 
-    result = phase_selftest(None)
-    assert result["ok"] and result["banned"] > 0
-
-
-@pytest.mark.gpu
-def test_sampler_ngram_kernel_bans_what_vllms_filter_bans():
-    """On the GPU machine: the Triton ban of Model Runner V2's sampler against vLLM's per-request filter."""
-    pytest.importorskip("vllm")
-    sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
-    from gpu_engine import phase_selftest_sampler
-
-    result = phase_selftest_sampler(None)
+    result = getattr(gpu_engine, phase)(None)
     assert result["ok"] and result["banned"] > 0
 
 
