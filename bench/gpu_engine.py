@@ -196,6 +196,7 @@ def phase_selftest_sampler(args) -> dict:
 def phase_ban_end_to_end(args) -> dict:
     """Model Runner V2 with our sampler ban, greedy on the dummy model (which loops at once): no output repeats
     a banned n-gram; the same run without the ban does (the check has teeth)."""
+    from PIL import Image
     from vllm import LLM, SamplingParams
 
     from pdf_ocr_pipeline.engines.deepseek_vllm import ngram_env
@@ -208,7 +209,7 @@ def phase_ban_end_to_end(args) -> dict:
               max_model_len=4096, max_num_seqs=64, gpu_memory_utilization=0.5, limit_mm_per_prompt={"image": 1})
     n, window = 4, 64
     prompts = [{"prompt": f"<image>\nPage {i}: convert to markdown.",
-                "multi_modal_data": {"image": __import__("PIL.Image").Image.open(p).convert("RGB")}}
+                "multi_modal_data": {"image": Image.open(p).convert("RGB")}}
                for i, p in enumerate(ensure_pages(16))]
 
     def repeats(ids):

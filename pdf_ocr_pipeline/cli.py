@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--engine", choices=["tesseract", "deepseek-vllm"], help="OCR engine (default tesseract)")
     run.add_argument("--dpi", type=int, help="rendering resolution (default 200)")
     run.add_argument("--workers", type=int, help="OCR workers (default: one per core)")
+    run.set_defaults(func=cmd_run)
     serve = sub.add_parser("serve", help="start a vLLM server with the DeepSeek-OCR recipe (needs the gpu extra)")
     serve.add_argument("--model", default=None, help="local folder or hub name (default deepseek-ai/DeepSeek-OCR)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1 only)")
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--load-format", choices=["auto", "dummy"], default="auto",
                        help="dummy: random weights of the model's shape (benchmarks and smoke tests only)")
     serve.add_argument("--print-command", action="store_true", help="print the vllm command line and exit")
+    serve.set_defaults(func=cmd_serve)
     from .cli_views import add_report_parser, add_show_parser
 
     add_show_parser(sub)
@@ -216,20 +218,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "run":
-            return cmd_run(args)
-        if args.command in ("show", "report"):
-            return args.func(args)
-        if args.command == "serve":
-            return cmd_serve(args)
+        return args.func(args)  # every subcommand sets its own (set_defaults)
     except PipelineError as e:
         print(f"pdf-ocr: error: {e}", file=sys.stderr)
         return e.exit_code
     except ValueError as e:  # bad option values (pydantic validation)
         print(f"pdf-ocr: error: {e}", file=sys.stderr)
         return 2
-    parser.error(f"unknown command {args.command}")
-    return 2
 
 
 if __name__ == "__main__":

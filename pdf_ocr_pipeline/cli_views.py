@@ -129,10 +129,9 @@ def resolve_document(data_dir: Path, name: str) -> str:
     from .inbox import document_key
 
     base = Path(name).name
-    for candidate in (base, base[:-4] if base.lower().endswith(".pdf") else base):
-        key = document_key(candidate if candidate.lower().endswith(".pdf") else candidate + ".pdf")
-        if key in known:
-            return key
+    key = document_key(base if base.lower().endswith(".pdf") else base + ".pdf")  # the key ignores ".pdf"
+    if key in known:
+        return key
     raw_dir = data_dir / "warehouse" / "raw_pdfs"
     if raw_dir.is_dir():
         import polars as pl
@@ -155,21 +154,17 @@ def _data_dir(value: Path | None) -> Path:
     return Settings.from_env().data_dir
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
+def _int_at_least(low: int):
+    """An argparse type: a whole number of at least ``low``."""
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more")
+        return value
+    return check
 
 
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
+_positive, _non_negative = _int_at_least(1), _int_at_least(0)

@@ -68,12 +68,6 @@ def list_pdfs(folder: str | os.PathLike) -> list[Path]:
     return sorted(out)
 
 
-@dataclass(frozen=True)
-class RegisteredDocument:
-    doc_id: str
-    path: Path
-
-
 class DocumentRegistry:
     """Maps document keys to files. Safe for several processes: one file per key, written atomically."""
 

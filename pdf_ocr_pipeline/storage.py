@@ -107,10 +107,6 @@ class Warehouse:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def delete(self, doc_id: str) -> None:
-        for table in TABLES:
-            self.path(table, doc_id).unlink(missing_ok=True)
-
 
 def _compression(schema: pa.Schema) -> dict[str, str]:
     """zstd for every column but images: PNG is compressed already, zstd would only spend time and memory."""

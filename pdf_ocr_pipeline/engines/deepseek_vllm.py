@@ -127,12 +127,11 @@ def build_llm(options: DeepSeekVllmOptions):
 
     Call before anything touches CUDA in this process; vLLM forks its engine process from it.
     """
-    from .vllm_plugin import ENV, apply_resolution, register
+    from .vllm_plugin import ENV, register
 
     os.environ[ENV] = options.resolution  # for vLLM processes that load our plugin
     os.environ.update(ngram_env(options.ngram_impl))
-    apply_resolution(options.resolution)
-    register()
+    register()  # and this process, which prepares the images: what the plugin does in each vLLM process
     from vllm import LLM
 
     return LLM(model=options.model, enable_prefix_caching=False, mm_processor_cache_gb=0,
@@ -167,6 +166,7 @@ class DeepSeekVllmEngine:
         self.prompts = {"text": get_prompt(o.text_prompt), "diagram": get_prompt(o.diagram_prompt)}
         self.stats = RunStats()
         self._fallback_engine = None
+        self._version: str | None = None
         self._fallback_pool: ThreadPoolExecutor | None = None
         if o.transport == "in-process":
             kw = {"sampling_factory": sampling_factory} if sampling_factory else {}
@@ -193,11 +193,14 @@ class DeepSeekVllmEngine:
         return {"in-process": self.options.model}
 
     def version(self) -> str:
-        try:
-            from importlib.metadata import version
-            return f"vllm {version('vllm')}" if self.options.transport == "in-process" else "vllm server"
-        except Exception:
-            return "vllm"
+        if self._version is None:  # asked for every page: look the package up once
+            try:
+                from importlib.metadata import version
+                self._version = (f"vllm {version('vllm')}" if self.options.transport == "in-process"
+                                 else "vllm server")
+            except Exception:
+                self._version = "vllm"
+        return self._version
 
     def cache_identity(self) -> str:
         o = self.options

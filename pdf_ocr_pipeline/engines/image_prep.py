@@ -29,7 +29,7 @@ PAD_RGB = (127, 127, 127)  # int(0.5 * 255): DeepSeek-OCR's image mean
 
 @dataclass(frozen=True)
 class Frame:
-    """The image the model saw (pixels) and where the page lies in it (overlays, tests)."""
+    """The image the model saw (pixels) and where the page lies in it (the letterbox of base mode)."""
 
     width: int
     height: int

@@ -24,7 +24,6 @@ import torch
 from vllm.triton_utils import tl, triton
 from vllm.v1.worker.gpu.buffer_utils import UvaBackedTensor
 
-ENV = "PDF_OCR_NGRAM_IN_SAMPLER"
 MAX_WHITELIST = 16
 BLOCK = 128  # candidate n-gram starts examined together; windows longer than this loop
 

@@ -18,10 +18,6 @@ class Prompt:
     version: str
     text: str
 
-    def for_generate(self) -> str:
-        """The raw prompt for ``LLM.generate``: the image placeholder, a newline, the instruction."""
-        return f"{IMAGE_TOKEN}\n{self.text}"
-
 
 def ocr_prompt_v1() -> Prompt:
     """Text pages: grounded markdown (layout blocks with boxes, then their markdown)."""

@@ -87,7 +87,6 @@ class TesseractEngine:
         self._apis: queue.SimpleQueue = queue.SimpleQueue()
         self.busy_s = 0.0  # summed over workers: busy_s / (workers x wall time) is the engine's busy share
         self._busy_lock = threading.Lock()
-        self._created = 0
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="tesseract")
 
     def version(self) -> str:
@@ -101,7 +100,6 @@ class TesseractEngine:
         try:
             return self._apis.get_nowait()
         except queue.Empty:
-            self._created += 1
             return self._tesserocr.PyTessBaseAPI(path=self.tessdata, lang=self.options.languages,
                                                  psm=self.options.psm)
 
@@ -120,11 +118,12 @@ class TesseractEngine:
             with Image.open(io.BytesIO(page.png)) as img:
                 img.load()
             text, blocks = self._read(api, img, page.dpi, 0)
-            if self.options.auto_rotate and _mean_confidence(blocks) < LOW_CONFIDENCE:
+            confidence = _mean_confidence(blocks)
+            if self.options.auto_rotate and confidence < LOW_CONFIDENCE:
                 angle = self._orientation(img)
                 if angle:
                     turned = self._read(api, img.rotate(angle, expand=True), page.dpi, angle)
-                    if _mean_confidence(turned[1]) > _mean_confidence(blocks):
+                    if _mean_confidence(turned[1]) > confidence:
                         text, blocks = turned
             error = None
         except Exception as e:
@@ -155,9 +154,9 @@ class TesseractEngine:
             text = ""
         w, h = (img.height, img.width) if angle in (90, 270) else (img.width, img.height)  # the unturned page
         words = []
-        for b in self._words(api, 1.0):
+        s = 72.0 / dpi  # pixels -> points
+        for b in self._words(api):
             x0, y0, x1, y1 = unturn_box((b.x0, b.y0, b.x1, b.y1), angle, w, h)
-            s = 72.0 / dpi
             words.append(Block(b.label, b.text, x0 * s, y0 * s, x1 * s, y1 * s, b.confidence))
         return text, tuple(words)
 
@@ -178,7 +177,8 @@ class TesseractEngine:
             return 0
         return int(result["orient_deg"]) % 360
 
-    def _words(self, api, scale: float) -> Iterator[Block]:
+    def _words(self, api) -> Iterator[Block]:
+        """The recognised words, boxes in pixels of the image."""
         RIL = self._tesserocr.RIL
         it = api.GetIterator()
         if it is None:
@@ -192,8 +192,7 @@ class TesseractEngine:
             if not text or not text.strip() or box is None:
                 continue
             x0, y0, x1, y1 = box
-            yield Block("word", text, x0 * scale, y0 * scale, x1 * scale, y1 * scale,
-                        word.Confidence(RIL.WORD) / 100.0)
+            yield Block("word", text, x0, y0, x1, y1, word.Confidence(RIL.WORD) / 100.0)
 
     def ocr_pages(self, pages: Iterable[PageImage]) -> Iterator[OcrPage]:
         """OCR pages on all workers, yielding results in input order; at most 2 x workers pages in flight."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
 
 import pymupdf
 
@@ -44,10 +43,6 @@ class TextLayerEngine:
     def page(self, page_no: int) -> pymupdf.Page:
         """Page ``page_no``, valid until the next ``page`` or ``read_page`` call."""
         return self._pages.page(page_no)
-
-    def read_pages(self, page_numbers: Iterable[int]) -> Iterator[OcrPage]:
-        for no in page_numbers:
-            yield self.read_page(no)
 
     def close(self) -> None:
         self._pages.close()

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import os
 
+from .image_prep import BASE  # the view our letterbox makes (image_prep needs only PIL)
+
 ENV = "PDF_OCR_DEEPSEEK_RESOLUTION"
 NGRAM_SAMPLER_ENV = "PDF_OCR_NGRAM_IN_SAMPLER"  # "1": the n-gram ban in Model Runner V2's sampler (ngram_sampler)
 RESOLUTIONS = ("gundam", "base")
-BASE_SIZE = 1024
 
 
 def apply_resolution(mode: str) -> None:
@@ -37,7 +38,7 @@ def apply_resolution(mode: str) -> None:
     from vllm.model_executor.models import deepseek_ocr as model
     from vllm.transformers_utils.processors import deepseek_ocr as processor
 
-    model.IMAGE_SIZE = BASE_SIZE  # no tiles: the processor resizes to IMAGE_SIZE (our images already are)
+    model.IMAGE_SIZE = BASE  # no tiles: the processor resizes to IMAGE_SIZE (our images already are)
     model.CROP_MODE = False  # token count and processor config read these at call time
     cls = processor.DeepseekOCRProcessor
     cls.__call__.__kwdefaults__["crop_mode"] = False

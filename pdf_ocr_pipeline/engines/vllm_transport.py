@@ -21,6 +21,7 @@ import httpx
 
 from ..errors import EngineUnavailableError
 from .image_prep import PreparedImage
+from .prompts import IMAGE_TOKEN
 
 #: Seconds a server that refused a connection is left out of the rotation.
 SERVER_REST_S = 30.0
@@ -129,7 +130,7 @@ class InProcessTransport:
                 rid = f"p{next(self._ids)}"
                 req.started = time.perf_counter()
                 try:
-                    prompt = {"prompt": f"<image>\n{req.prompt_text}",
+                    prompt = {"prompt": f"{IMAGE_TOKEN}\n{req.prompt_text}",
                               "multi_modal_data": {"image": req.image.to_pil()}}
                     render = getattr(self.llm, "_preprocess_cmpl_one", None)  # vLLM >= 0.1x: render, then add
                     self.engine.add_request(rid, render(prompt) if callable(render) else prompt,

@@ -13,6 +13,7 @@ import pymupdf
 
 from ..errors import EncryptedPdfError, InputPdfError, PipelineError
 from ..inbox import file_sha256
+from .text import text_page
 
 # A page's text layer replaces OCR when it has at least this many characters ...
 MIN_TEXT_CHARS = 16
@@ -189,7 +190,7 @@ def text_layer_info(page: pymupdf.Page) -> TextLayerInfo:
         if not r.is_empty:
             image_rects.append(r)
     coverage = min(1.0, sum(abs(r) for r in image_rects) / area)
-    textpage = page.get_textpage(flags=pymupdf.TEXTFLAGS_WORDS)  # one extraction for the words and the text
+    textpage = text_page(page)  # one extraction for the words and the text
     chars = garbage = over_images = 0
     for x0, y0, x1, y1, word, *_ in page.get_text("words", textpage=textpage):
         n = sum(1 for ch in word if not ch.isspace())
