@@ -5,7 +5,7 @@ Shared by the vector and raster paths.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pdf_ocr_pipeline.bpmn import geometry as g
 from pdf_ocr_pipeline.bpmn.primitives import Prim
@@ -22,7 +22,6 @@ class Connector:
     id: str = ""
     label: str = ""
     label_box: g.Box | None = None
-    used: set = field(default_factory=set)
 
 
 def _chains(lines: list[Prim], gap: float, join: float = 0.6,
@@ -113,7 +112,7 @@ def find_connectors(rest: list[Prim], shapes: list[Shape], *, tol: float = 7.0, 
     lines = [p for p in lines if not any(g.contains(s.box, p.box, 0.5) for s in small)]
     out = []
     tips = tuple(q for t in (g.triangle_tip(g.polygon_vertices(h.points, 0.3)) for h in heads) if t for q in t)
-    for pts, dash in _chains(lines, gap=6.0, join=join, tips=tips if join < 1.0 else ()):
+    for pts, dash in _chains(lines, gap=6.0, join=join, tips=() if loose else tips):
         if len(pts) < 2 or sum(g.dist(pts[i], pts[i + 1]) for i in range(len(pts) - 1)) < 8:
             continue
         head_at = {}

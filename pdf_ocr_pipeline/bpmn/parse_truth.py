@@ -71,8 +71,6 @@ def parse_bpmn(source: str | bytes | Path, *, transform: tuple[float, float, flo
                 walk(child, cid)
             elif name == "process":
                 walk(child, process_pool.get(cid))
-            elif name not in ("laneSet", "lane"):
-                pass
     walk(root, None)
     for lane in root.iter(f"{{{MODEL_NS}}}lane"):
         for ref in lane.findall(f"{{{MODEL_NS}}}flowNodeRef"):

@@ -7,6 +7,7 @@ Pure functions over the drawing dicts, so tests can feed hand-made ones.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from pdf_ocr_pipeline.bpmn import geometry as g
 
@@ -27,7 +28,7 @@ class Prim:
     dash: str              # solid | dashed | dotted
     order: int             # drawing order on the page
 
-    @property
+    @cached_property  # read very often by the classifiers; a Prim never changes (replace() makes a new one)
     def box(self) -> g.Box:
         return g.box_of(self.points)
 
@@ -106,7 +107,6 @@ def _same_outline(a: Prim, b: Prim, tol: float) -> bool:
 
 def _drop_shadows(prims: list[Prim]) -> list[Prim]:
     """Drop a path repeated later with the same outline at most 4 pt away (drop shadows, double draws)."""
-    keep = []
     buckets: dict[tuple, list[int]] = {}
     for i, p in enumerate(prims):
         key = (p.closed, p.curves, p.lines)

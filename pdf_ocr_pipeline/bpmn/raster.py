@@ -306,10 +306,10 @@ def extract_raster(png: bytes | np.ndarray, words: list[Word], *, page_no: int, 
     scale = 72.0 / dpi
     from pdf_ocr_pipeline.bpmn.lookalike import fix_words
     words = fix_words(text_words(words))
+    if isinstance(png, (bytes, bytearray)):  # decoded once, here: trace takes the array as it is
+        cv2 = _cv2()
+        png = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
     prims = trace(png, words, scale)
     if width is None or height is None:
-        cv2 = _cv2()
-        shape = (cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE).shape
-                 if isinstance(png, (bytes, bytearray)) else png.shape)
-        height, width = shape[0] * scale, shape[1] * scale
+        height, width = png.shape[0] * scale, png.shape[1] * scale
     return diagram_from_prims(prims, words, page_no=page_no, width=width, height=height, method="raster")

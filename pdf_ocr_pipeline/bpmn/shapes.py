@@ -27,7 +27,6 @@ class Shape:
     id: str = ""
     label: str = ""
     label_box: g.Box | None = None
-    used: set = field(default_factory=set)
     expanded: bool = False          # a call activity drawn open, its children inside
 
 

@@ -189,8 +189,6 @@ def _semantic(target: ET.Element, e: BpmnElement, ids: dict, by_id: dict, defs: 
         attrs["attachedToRef"] = ids[e.parent_id]
         if "nonInterrupting" in e.markers:
             attrs["cancelActivity"] = "false"
-    if tag in SUBPROCESS_TYPES and "transaction" == tag:
-        pass
     if tag == "dataObjectReference":
         obj_id = f"DataObject_{ids[e.id]}"
         target.append(ET.Element(_q(BPMN, "dataObject"), {"id": obj_id}))
