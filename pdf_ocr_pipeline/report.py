@@ -66,9 +66,13 @@ def diagram_pages(data_dir: str | os.PathLike) -> dict[str, list[int]]:
     Returns:
         ``{doc_id: [page_no, ...]}``, sorted; empty when neither table exists.
     """
+    return _diagram_pages_of(read_table(data_dir, "bpmn_models"), read_table(data_dir, "bpmn_elements"))
+
+
+def _diagram_pages_of(*frames) -> dict[str, list[int]]:
+    """``diagram_pages`` from tables already read (``None`` for a missing one)."""
     found: dict[str, set[int]] = {}
-    for table in ("bpmn_models", "bpmn_elements"):
-        frame = read_table(data_dir, table)
+    for frame in frames:
         if frame is None or not {"doc_id", "page_no"} <= set(frame.columns):
             continue
         for doc_id, page_no in frame.select("doc_id", "page_no").unique().iter_rows():
@@ -99,7 +103,7 @@ def build_report(data_dir: str | os.PathLike, *, links_relative_to: str | os.Pat
     metrics = read_table(data_dir, "run_metrics")
     elements = read_table(data_dir, "bpmn_elements")
     models = read_table(data_dir, "bpmn_models")
-    diagrams = diagram_pages(data_dir)
+    diagrams = _diagram_pages_of(models, elements)
     rendered = set(overlay.list_documents(data_dir))
     doc_ids = sorted(rendered | set(raw["doc_id"].to_list() if raw is not None else []))
 
