@@ -103,6 +103,14 @@ def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim
         # the pieces the marker split the hole into
         prims = [p for p in prims if not (p.closed and p.lines > 0 and p.size < d.size and g.contains(d.box, p.box, 2.0))]
     prims += gates
+    # artifacts whose light outline the binarisation lost over a shaded fill, from the edge map; their
+    # fill is cut out of the connector ink whole, so the associations end on them
+    from pdf_ocr_pipeline.bpmn.raster_shaded import shaded_artifacts
+    for p, c in shaded_artifacts(gray, scale, [p.box for p in prims], order):
+        prims.append(p)
+        order += 1
+        cv2.drawContours(outline, [c], -1, 255, thickness=-1)
+        cv2.drawContours(outline, [c], -1, 255, thickness=max(3, k))
     rest = cv2.bitwise_and(ink, cv2.bitwise_not(outline))
     for r in rects:  # pool and lane borders are no connectors, but flows crossing them stay whole
         b = tuple(int(round(v / scale)) for v in r.box)
@@ -312,4 +320,6 @@ def extract_raster(png: bytes | np.ndarray, words: list[Word], *, page_no: int, 
     prims = trace(png, words, scale)
     if width is None or height is None:
         height, width = png.shape[0] * scale, png.shape[1] * scale
-    return diagram_from_prims(prims, words, page_no=page_no, width=width, height=height, method="raster")
+    from pdf_ocr_pipeline.bpmn.raster_links import artifact_links
+    return artifact_links(diagram_from_prims(prims, words, page_no=page_no, width=width, height=height,
+                                             method="raster"))
