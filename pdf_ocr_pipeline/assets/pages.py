@@ -1,9 +1,12 @@
+from functools import partial
+
 import dagster as dg
 
 from ..deploy_k8s import CPU_STEP_TAGS
 from ..metrics import StageClock, peak_rss_mb, rate
 from ..partitions import document_partitions_def
-from ..engines.router import wants_ocr
+from ..engines.router import render_dpi
+from ..pdf.pool import PAGE_WORKERS
 from ..pdf.render import render_document
 from ..resources import OcrEngineResource, WarehouseResource
 from ._errors import pipeline_errors
@@ -36,15 +39,10 @@ def rendered_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     path = store.read("raw_pdfs", doc_id, columns=["path"])["path"][0]
     stats = {"pages": 0, "usable": 0, "errors": 0}
 
-    def choose_dpi(info) -> float | None:
-        # Pages read from their text layer need no image: overlays and the BPMN search render them from the PDF
-        # when they need to (rendering is most of this stage's cost). preview_dpi > 0 stores a preview anyway.
-        if wants_ocr(ocr_engine.pages, info.usable):
-            return ocr_engine.dpi
-        return min(ocr_engine.dpi, ocr_engine.preview_dpi) if ocr_engine.preview_dpi else None
-
     def rows():
-        for page in render_document(path, dpi=ocr_engine.dpi, max_pixels=ocr_engine.max_pixels, choose_dpi=choose_dpi):
+        choose_dpi = partial(render_dpi, ocr_engine.pages, ocr_engine.dpi, ocr_engine.preview_dpi)
+        for page in render_document(path, dpi=ocr_engine.dpi, max_pixels=ocr_engine.max_pixels,
+                                    choose_dpi=choose_dpi, workers=PAGE_WORKERS):
             stats["pages"] += 1
             stats["usable"] += bool(page.text_layer and page.text_layer.usable)
             stats["errors"] += page.error is not None

@@ -12,7 +12,7 @@ from pathlib import Path
 import pymupdf
 
 from ..engines.base import Block
-from ..pdf.inspect import PdfPages
+from ..pdf.pool import map_pages
 from . import extract_diagram, to_bpmn_xml
 from .model import BpmnDiagram
 from .rows import looks_like_prose
@@ -73,32 +73,39 @@ def pictures_may_hold_diagram(page: pymupdf.Page) -> bool:
     return False
 
 
-def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict]) -> Iterator[BpmnDiagram]:
+def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict],
+                  workers: int = 1) -> Iterator[BpmnDiagram]:
     """The BPMN diagram of every page that holds one, page by page.
 
     Args:
         pdf_path: the document.
         pages: per page, a dict with ``page_no``, ``png``, ``dpi`` (``rendered_pages``) and ``blocks``
             (``ocr_pages``: the words of the page, from its text layer or OCR), consumed lazily.
+        workers: processes the pages are spread over (``pdf.pool.map_pages``).
     Yields:
-        One ``BpmnDiagram`` per diagram page, in page order. Pages without graphics, prose pages (most words
-        in long lines), and pages whose only graphics are pictures without closed outlines
-        (``pictures_may_hold_diagram``) are not searched: the raster search is expensive and finds nothing there.
+        One ``BpmnDiagram`` per diagram page, in page order (``page_diagram``).
     """
-    with PdfPages(pdf_path) as doc:
-        for row in pages:
-            page = doc.page(row["page_no"])
-            if not has_graphics(page):
-                continue
-            words = [Block(**b) for b in row.get("blocks") or ()]
-            if looks_like_prose(words, page.rect.width):
-                continue
-            if len(page.get_cdrawings()) < MIN_DRAWINGS and not pictures_may_hold_diagram(page):
-                continue
-            png = row.get("png") if row.get("dpi") == RASTER_DPI else None
-            diagram = extract_diagram(page, row["page_no"], png=png, dpi=RASTER_DPI, words=words or None)
-            if diagram is not None:
-                yield diagram
+    for diagram in map_pages(page_diagram, pdf_path, ((row["page_no"], row) for row in pages), workers):
+        if diagram is not None:
+            yield diagram
+
+
+def page_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | None:
+    """The diagram of one page (``row`` as ``find_diagrams`` takes it), or ``None``.
+
+    Pages without graphics, prose pages (most words in long lines), and pages whose only graphics are pictures
+    without closed outlines (``pictures_may_hold_diagram``) are not searched: the raster search is expensive and
+    finds nothing there.
+    """
+    if not has_graphics(page):
+        return None
+    words = [Block(**b) for b in row.get("blocks") or ()]
+    if looks_like_prose(words, page.rect.width):
+        return None
+    if len(page.get_cdrawings()) < MIN_DRAWINGS and not pictures_may_hold_diagram(page):
+        return None
+    png = row.get("png") if row.get("dpi") == RASTER_DPI else None
+    return extract_diagram(page, row["page_no"], png=png, dpi=RASTER_DPI, words=words or None)
 
 
 def model_row(diagram: BpmnDiagram, doc_id: str, xml_path: Path) -> dict:

@@ -23,6 +23,16 @@ def wants_ocr(policy: PagePolicy, text_layer_usable: bool) -> bool:
     return not text_layer_usable
 
 
+def render_dpi(policy: PagePolicy, dpi: float, preview_dpi: float, text_layer) -> float | None:
+    """The resolution ``rendered_pages`` renders a page at, from its ``TextLayerInfo``: ``dpi`` for a page the
+    policy sends to OCR; none for a page read from its text layer (rendering is most of that stage's cost, and
+    overlays and the BPMN search render such a page from the PDF when they need it), or a preview at
+    ``preview_dpi`` when that is set. Module-level, so ``functools.partial`` of it goes to worker processes."""
+    if wants_ocr(policy, text_layer.usable):
+        return dpi
+    return min(dpi, preview_dpi) if preview_dpi else None
+
+
 def ocr_document(
     doc_id: str,
     pdf_path: str | os.PathLike,

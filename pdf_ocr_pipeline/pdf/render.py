@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import pymupdf
 
-from .inspect import PdfPages, TextLayerInfo, text_layer_info
+from .inspect import TextLayerInfo, open_pdf, text_layer_info
+from .pool import map_pages
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ def render_page(page: pymupdf.Page, dpi: float, max_pixels: int,
 
 def render_document(path: str | os.PathLike, dpi: float = 200, max_pixels: int = 40_000_000,
                     pages: Iterable[int] | None = None,
-                    choose_dpi: Callable[[TextLayerInfo], float | None] | None = None) -> Iterator[RenderedPage]:
+                    choose_dpi: Callable[[TextLayerInfo], float | None] | None = None,
+                    workers: int = 1) -> Iterator[RenderedPage]:
     """Render a document's pages one by one.
 
     Args:
@@ -90,13 +92,19 @@ def render_document(path: str | os.PathLike, dpi: float = 200, max_pixels: int =
         dpi: resolution to render at.
         max_pixels: cap on pixels per page; larger pages render at a lower resolution.
         pages: 1-based page numbers; all pages when None.
-        choose_dpi: picks each page's resolution from its text layer, or ``None``: not rendered (``render_page``).
+        choose_dpi: picks each page's resolution from its text layer, or ``None``: not rendered (``render_page``);
+            picklable (a module-level function or a ``functools.partial`` of one) when ``workers`` > 1.
+        workers: processes the pages are spread over (``pool.map_pages``).
     Yields:
-        One ``RenderedPage`` per page, in order. Not thread-safe (one open document).
+        One ``RenderedPage`` per page, in order.
     Raises:
         InputPdfError, EncryptedPdfError: the file cannot be opened.
     """
-    with PdfPages(path) as doc:
-        numbers = range(1, doc.page_count + 1) if pages is None else pages
-        for no in numbers:
-            yield render_page(doc.page(no), dpi, max_pixels, choose_dpi)
+    if pages is None:
+        with open_pdf(path) as doc:
+            pages = range(1, doc.page_count + 1)
+    yield from map_pages(_render, path, ((no, (dpi, max_pixels, choose_dpi)) for no in pages), workers)
+
+
+def _render(page: pymupdf.Page, args: tuple) -> RenderedPage:
+    return render_page(page, *args)
