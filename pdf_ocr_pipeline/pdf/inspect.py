@@ -188,17 +188,18 @@ def text_layer_info(page: pymupdf.Page) -> TextLayerInfo:
     for info in page.get_image_info():
         r = pymupdf.Rect(info["bbox"]) & page.rect
         if not r.is_empty:
-            image_rects.append(r)
-    coverage = min(1.0, sum(abs(r) for r in image_rects) / area)
+            image_rects.append(tuple(r))
+    coverage = min(1.0, sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in image_rects) / area)
     textpage = text_page(page)  # one extraction for the words and the text
     chars = garbage = over_images = 0
     for x0, y0, x1, y1, word, *_ in page.get_text("words", textpage=textpage):
         n = sum(1 for ch in word if not ch.isspace())
         chars += n
-        garbage += sum(1 for ch in word if _is_garbage(ch))
+        if not word.isalnum():  # letters and digits are never garbage: skip the per-character look
+            garbage += sum(1 for ch in word if _is_garbage(ch))
         if image_rects:
-            centre = pymupdf.Point((x0 + x1) / 2, (y0 + y1) / 2)
-            if any(centre in r for r in image_rects):
+            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2  # the centre inside a box as MuPDF tests it, on plain floats
+            if any(rx0 <= cx < rx1 and ry0 <= cy < ry1 for rx0, ry0, rx1, ry1 in image_rects):
                 over_images += n
     letters_latin1 = 0
     # Mojibake (a Cyrillic font without a ToUnicode map read as Latin-1) shows as a flood of À..ÿ letters.
