@@ -266,9 +266,47 @@ def phase_vanilla(args) -> dict:
     return res
 
 
+def encoder_check(model) -> dict:
+    """Runs inside vLLM's worker (``LLM.apply_model``): the batched vision encoder against vLLM's per-page loop on
+    the same random views: largest difference and GPU time per page of each."""
+    import torch
+
+    from pdf_ocr_pipeline.engines.batched_encoder import encode_global_views
+
+    loop = getattr(type(model)._pixel_values_to_embedding, "per_page_loop", None)
+    if loop is None:
+        return {"batched_encoder": False}
+    param = next(model.parameters())
+    out = {"batched_encoder": True}
+    torch.manual_seed(0)
+    for b in (8, 32):
+        views = torch.randn(b, 3, 1024, 1024, device=param.device, dtype=param.dtype).clamp(-1, 1)
+        crops = torch.zeros(0, 3, 640, 640, device=param.device, dtype=param.dtype)
+        crop_grid = torch.ones(b, 2, dtype=torch.long, device=param.device)
+        timings = {}
+        with torch.inference_mode():
+            for name, fn in (("loop", lambda: loop(model, views, crops, crop_grid)),
+                             ("batched", lambda: encode_global_views(model, views))):
+                fn()
+                torch.cuda.synchronize()
+                t = time.perf_counter()
+                result = fn()
+                torch.cuda.synchronize()
+                timings[name] = (result, (time.perf_counter() - t) / b * 1000)
+        ref, new = timings["loop"][0], timings["batched"][0]
+        out[f"pages{b}"] = {
+            "shapes_equal": all(a.shape == c.shape for a, c in zip(ref, new)) and len(ref) == len(new),
+            "max_abs_diff": max((a.float() - c.float()).abs().max().item() for a, c in zip(ref, new)),
+            "max_abs": max(a.float().abs().max().item() for a in ref),
+            "loop_ms_per_page": round(timings["loop"][1], 2), "batched_ms_per_page": round(timings["batched"][1], 2)}
+    return out
+
+
 def phase_engine(args, resolution: str) -> dict:
     """Our engine path: in-process transport, pages prepared in worker processes, batched n-gram filter."""
     from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, DeepSeekVllmOptions
+
+    os.environ.setdefault("VLLM_ALLOW_INSECURE_SERIALIZATION", "1")  # encoder_check travels to the worker
 
     common = dict(model=args.model, transport="in-process", resolution=resolution, load_format="dummy",
                   ignore_eos=True, max_retries=0, fallback="none", concurrency=args.concurrency,
@@ -281,7 +319,11 @@ def phase_engine(args, resolution: str) -> dict:
     fe = timed_front_end(engine.transport.llm)
     list(engine.ocr_pages(pages[:16]))
     res = {"phase": f"engine-{resolution}", "load_s": round(load_s, 1), "ngram_impl": args.ngram_impl,
-           "concurrency": args.concurrency}
+           "concurrency": args.concurrency, "batched_encoder": os.environ.get("PDF_OCR_BATCHED_ENCODER", "1")}
+    try:
+        res["encoder_check"] = engine.transport.llm.apply_model(encoder_check)[0]
+    except Exception as e:  # the check is a diagnostic: never lose the throughput figures to it
+        res["encoder_check"] = {"error": repr(e)[:300]}
     prefill = DeepSeekVllmEngine(DeepSeekVllmOptions(max_tokens=16, **common), llm=engine.transport.llm)
     runs = [("prefill", prefill, args.pages), ("full", engine, args.pages)]
     if args.engine_pages > args.pages:
@@ -298,6 +340,42 @@ def phase_engine(args, resolution: str) -> dict:
                       "tokens_out_per_s": round(m["tokens_out"] / wall), "prompt_tokens": out[0].tokens_in,
                       "errors": sum(p.error is not None for p in out), "gpu_memory_used_mb": m["gpu_memory_used_mb"]}
     return res
+
+
+def phase_profile(args) -> dict:
+    """Our in-process engine under vLLM's torch profiler for its first ``--profile-steps`` engine steps of a
+    ``--pages`` run (encoder + prefill steps, then pure decode), summarised by ``trace_summary.py``."""
+    from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, DeepSeekVllmOptions, build_llm
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import trace_summary
+
+    trace_dir = Path(args.out).resolve() / "trace"
+    opts = DeepSeekVllmOptions(model=args.model, transport="in-process", resolution=args.resolution,
+                               load_format="dummy", ignore_eos=True, max_retries=0, fallback="none",
+                               concurrency=args.concurrency, max_num_seqs=args.concurrency,
+                               prep_workers=args.prep_workers, ngram_impl=args.ngram_impl, max_tokens=1024,
+                               gpu_memory_utilization=0.9)
+    llm = build_llm(opts, profiler_config={"profiler": "torch", "torch_profiler_dir": str(trace_dir),
+                                           "torch_profiler_with_stack": False,
+                                           "delay_iterations": args.profile_delay,
+                                           "max_iterations": args.profile_steps})
+    engine = DeepSeekVllmEngine(opts, llm=llm)
+    pages = page_images(args.pages)
+    list(engine.ocr_pages(pages[:16]))
+    llm.start_profile()
+    t = time.perf_counter()
+    list(engine.ocr_pages(pages))
+    wall = time.perf_counter() - t
+    llm.stop_profile()
+    for _ in range(120):  # the worker writes its trace after the last profiled step
+        if traces := sorted(str(p) for p in trace_dir.rglob("*.json*")):
+            break
+        time.sleep(1)
+    time.sleep(3)
+    return {"phase": "profile", "pages": len(pages), "wall_s": round(wall, 2),
+            "pages_per_s": round(len(pages) / wall, 2), "profile_delay": args.profile_delay,
+            "profile_steps": args.profile_steps, "summary": [trace_summary.summarize(p) for p in traces]}
 
 
 def _install_plugin_entry_point() -> None:
@@ -401,6 +479,8 @@ def run_phase(args) -> dict:
         return phase_engine(args, args.phase.split("-", 1)[1])
     if args.phase == "server":
         return phase_server(args)
+    if args.phase == "profile":
+        return phase_profile(args)
     raise SystemExit(f"unknown phase {args.phase}")
 
 
@@ -421,6 +501,8 @@ def main() -> None:
     ap.add_argument("--servers-per-gpu", type=int, default=1)
     ap.add_argument("--server-wait-s", type=float, default=300)
     ap.add_argument("--budget-s", type=float, default=570)
+    ap.add_argument("--profile-delay", type=int, default=0, help="engine steps before the profiler starts")
+    ap.add_argument("--profile-steps", type=int, default=60, help="engine steps the profiler records")
     args = ap.parse_args()
     if args.phase:
         print("RESULT " + json.dumps(run_phase(args)), flush=True)

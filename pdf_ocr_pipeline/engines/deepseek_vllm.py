@@ -122,10 +122,11 @@ class _Page:
     result: OcrPage | Future | None = None
 
 
-def build_llm(options: DeepSeekVllmOptions):
+def build_llm(options: DeepSeekVllmOptions, **llm_kwargs):
     """The in-process ``vllm.LLM`` with DeepSeek-OCR's recipe. Imports vLLM here, and only here.
 
-    Call before anything touches CUDA in this process; vLLM forks its engine process from it.
+    Call before anything touches CUDA in this process; vLLM forks its engine process from it. ``llm_kwargs`` go to
+    ``vllm.LLM`` as they are (benchmarks pass a profiler config).
     """
     from .vllm_plugin import ENV, register
 
@@ -138,7 +139,7 @@ def build_llm(options: DeepSeekVllmOptions):
                logits_processors=[p] if (p := NGRAM_PROCESSORS[options.ngram_impl]) else None,
                limit_mm_per_prompt={"image": 1},
                gpu_memory_utilization=options.gpu_memory_utilization, max_num_seqs=options.max_num_seqs,
-               max_model_len=options.max_model_len, load_format=options.load_format)
+               max_model_len=options.max_model_len, load_format=options.load_format, **llm_kwargs)
 
 
 class DeepSeekVllmEngine:

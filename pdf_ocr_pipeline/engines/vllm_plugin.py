@@ -11,13 +11,15 @@ constants changed in EVERY vLLM process that prepares images or sizes the encode
 
 ``register`` reads ``PDF_OCR_DEEPSEEK_RESOLUTION`` (set by ``pdf-ocr serve`` and by the in-process transport)
 and changes nothing unless it says ``base``. The same hook installs the n-gram ban in Model Runner V2's sampler
-(``ngram_sampler``) when ``PDF_OCR_NGRAM_IN_SAMPLER=1``. Runs inside vLLM's processes only; imports vLLM lazily.
+(``ngram_sampler``) when ``PDF_OCR_NGRAM_IN_SAMPLER=1``, and batches the vision encoder over a step's pages
+(``batched_encoder``) unless ``PDF_OCR_BATCHED_ENCODER=0``. Runs inside vLLM's processes only; imports vLLM lazily.
 """
 
 from __future__ import annotations
 
 import os
 
+from .batched_encoder import BATCHED_ENCODER_ENV
 from .image_prep import BASE  # the view our letterbox makes (image_prep needs only PIL)
 
 ENV = "PDF_OCR_DEEPSEEK_RESOLUTION"
@@ -46,11 +48,16 @@ def apply_resolution(mode: str) -> None:
 
 
 def register() -> None:
-    """vLLM general-plugin hook: apply the resolution named in ``PDF_OCR_DEEPSEEK_RESOLUTION`` and, with
-    ``PDF_OCR_NGRAM_IN_SAMPLER=1``, install the n-gram ban in Model Runner V2's sampler."""
+    """vLLM general-plugin hook: apply the resolution named in ``PDF_OCR_DEEPSEEK_RESOLUTION``, batch the vision
+    encoder (unless ``PDF_OCR_BATCHED_ENCODER=0``) and, with ``PDF_OCR_NGRAM_IN_SAMPLER=1``, install the n-gram
+    ban in Model Runner V2's sampler."""
     mode = os.environ.get(ENV, "").strip().lower()
     if mode:
         apply_resolution(mode)
+    if os.environ.get(BATCHED_ENCODER_ENV, "1") != "0":
+        from .batched_encoder import install as install_batched_encoder
+
+        install_batched_encoder()
     if os.environ.get(NGRAM_SAMPLER_ENV) == "1":
         from .ngram_sampler import install
 
