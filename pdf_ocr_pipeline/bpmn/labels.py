@@ -34,6 +34,28 @@ def lines_of(words: list[Word]) -> list[list[Word]]:
                 break
         else:
             lines.append([w])
+    # OCR boxes are tight to the ink: a word of x-height letters ("задача", "шлюз": most Cyrillic lower case
+    # has no ascender) starts lower than a capital or a digit left of it, so taken top to bottom it came
+    # first and its left neighbour began a line of its own ("5 задача", "событие 1 Начальное"): a line that
+    # continues another, its first word within the other's last word's height (one inside the other, not
+    # two rows a few points apart), is joined to it
+    joined = True
+    while joined:
+        joined = False
+        for a in lines:
+            last = a[-1][1]
+            for b in lines:
+                first = b[0][1]
+                h = g.height(first)
+                if b is a or not -0.5 * h < first[0] - last[2] < 1.2 * h:
+                    continue
+                if min(first[3], last[3]) - max(first[1], last[1]) > 0.8 * min(h, g.height(last)):
+                    a.extend(b)
+                    lines.remove(b)
+                    joined = True
+                    break
+            if joined:
+                break
     vert = sorted([w for w in words if _vertical(w[1]) and len(w[0]) > 1], key=lambda w: (w[1][0], -w[1][3]))
     vlines: list[list[Word]] = []
     for w in vert:
@@ -120,7 +142,14 @@ def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
         ws = inside.get(id(s))
         if ws:
             lines = lines_of(ws)
-            lines.sort(key=lambda ln: (round(_box([ln])[1] / max(2.0, g.height(_box([ln])) * 0.5)), _box([ln])[0]))
+            if any(_vertical(_box([ln])) and sum(len(w[0]) for w in ln) > 1 for ln in lines):
+                lines.sort(key=lambda ln: (round(_box([ln])[1] / max(2.0, g.height(_box([ln])) * 0.5)), _box([ln])[0]))
+            else:
+                # rows by top edge in steps of half the median line height: one step for all lines (with each
+                # line's own, OCR's shorter box of x-height words, "задача 5", sorted above a taller line)
+                hs = sorted(g.height(_box([ln])) for ln in lines)
+                unit = max(2.0, hs[len(hs) // 2] * 0.5)
+                lines.sort(key=lambda ln: (round(_box([ln])[1] / unit), _box([ln])[0]))
             s.label, s.label_box = text_of(lines), _box(lines)
     beside = [s for s in shapes if s.type in BESIDE]
     subs = [s for s in shapes if (s.type == "subProcess" and "collapsed" not in s.markers)
