@@ -18,7 +18,6 @@ the label code costs only the extraction.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 import sys
@@ -295,14 +294,7 @@ def make_twin(pdf: Path, bpmn: Path, transform, out_pdf: Path, out_bpmn: Path,
 # ---------------------------------------------------------------- scoring (bench/bpmn_eval.py's scorer)
 
 def _cached_ocr(png: bytes, page, cache: Path):
-    key = hashlib.sha1(png).hexdigest()[:16]
-    f = cache / f"ocr-{key}.json"
-    if f.exists():
-        return [(t, tuple(b)) for t, b in json.loads(f.read_text(encoding="utf-8"))], 0.0
-    t0 = time.time()
-    words = ev._ocr_words(png, 150, page.rect.width, page.rect.height)
-    f.write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
-    return words, time.time() - t0
+    return ev.cached_ocr_words(png, 150, page.rect.width, page.rect.height, cache)
 
 
 def score_set(files: list[tuple[str, Path, Path, tuple]], raster: bool, cache: Path):

@@ -1,7 +1,9 @@
 """BPMN from a page image (scans, embedded images, text drawn as curves) with OpenCV: no trained model.
 
 The image is binarised (light grey rules kept, ``raster_ink``), pools and lanes are read off the long rules
-(``raster_frames``), the words' boxes are blanked (straight runs through them kept), dashed event rings are
+(``raster_frames``), the words' boxes are blanked (straight runs through them kept; OCR "words" whose ink is
+a line or an outline are not words, ``raster_ink.inked_words``), text the OCR missed is cleared
+(``raster_text``), dashed event rings are
 redrawn solid (``raster_rings``), and what is left is traced into the same primitives the vector path uses:
 closed outlines (contours of the holes inside strokes: circles, diamonds, rounded rectangles, data objects
 and stores, ``raster_artifacts``; diamonds split by their marker, ``raster_gateways``) and connector strokes
@@ -21,7 +23,8 @@ from pdf_ocr_pipeline.bpmn import geometry as g
 from pdf_ocr_pipeline.bpmn.labels import Word
 from pdf_ocr_pipeline.bpmn.model import BpmnDiagram
 from pdf_ocr_pipeline.bpmn.primitives import Prim
-from pdf_ocr_pipeline.bpmn.raster_ink import binarize, blank_words, cut_border, faint_rules, rule_weight  # noqa: F401
+from pdf_ocr_pipeline.bpmn.raster_ink import (binarize, blank_words, cut_border, faint_rules, inked_words,  # noqa: F401
+                                              long_runs, rule_weight)
 from pdf_ocr_pipeline.errors import MissingDependencyError
 
 
@@ -60,6 +63,12 @@ def _stroke_width(ink: np.ndarray, contour: np.ndarray, dist: np.ndarray) -> flo
 
 def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim]:
     """Primitives in points from an image; ``scale`` = points per pixel (72 / dpi)."""
+    return trace_words(png, words, scale)[0]
+
+
+def trace_words(png: bytes | np.ndarray, words: list[Word], scale: float) -> tuple[list[Prim], list[Word]]:
+    """``trace``, and the words whose ink looks like text (``raster_ink.inked_words``): only those are blanked
+    and used for labels."""
     cv2 = _cv2()
     if isinstance(png, (bytes, bytearray)):
         gray = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
@@ -73,7 +82,11 @@ def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim
     faint = faint_dots(gray, ink, scale)
     # rules are read before the words are blanked: a word box touching a lane border must not cut it
     _, rects, boxes = frame_prims(ink, scale, 0)
-    blank_words(ink, words, scale, extra=(faint,))
+    runs = long_runs(ink, words, scale)
+    words = inked_words(ink, words, scale, runs)  # OCR's "words" read off outlines and lines are not blanked
+    blank_words(ink, words, scale, extra=(faint,), keep=runs)
+    from pdf_ocr_pipeline.bpmn.raster_text import unread_text
+    ink[unread_text(ink, runs, words, scale) > 0] = 0  # letters the OCR did not read are no drawing
     from pdf_ocr_pipeline.bpmn.raster_rings import dashed_rings, seal
     rings = dashed_rings(gray, ink, scale)
     seal(ink, rings)  # a dashed ring closes, and so does the activity it sits on
@@ -128,7 +141,7 @@ def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim
     from pdf_ocr_pipeline.bpmn.raster_merges import split_merges
     prims.extend(split_merges(bridge_labels(strokes, words)))
     from pdf_ocr_pipeline.bpmn.raster_icons import refine_icons
-    return refine_icons(prims, gray, scale)
+    return refine_icons(prims, gray, scale), words
 
 
 def _split_gateways(prims: list[Prim], blobs: np.ndarray, ink: np.ndarray, scale: float) -> list[Prim]:
@@ -317,7 +330,7 @@ def extract_raster(png: bytes | np.ndarray, words: list[Word], *, page_no: int, 
     if isinstance(png, (bytes, bytearray)):  # decoded once, here: trace takes the array as it is
         cv2 = _cv2()
         png = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    prims = trace(png, words, scale)
+    prims, words = trace_words(png, words, scale)
     if width is None or height is None:
         height, width = png.shape[0] * scale, png.shape[1] * scale
     from pdf_ocr_pipeline.bpmn.raster_links import artifact_links

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from pdf_ocr_pipeline.bpmn import geometry as g
 from pdf_ocr_pipeline.bpmn.labels import Word
 
 
@@ -78,16 +79,57 @@ def rule_weight(ink: np.ndarray, box: tuple[int, int, int, int], reach: int = 6)
     return best
 
 
-def blank_words(ink: np.ndarray, words: list[Word], scale: float, extra=(), keep_len: float = 12.0) -> None:
+def long_runs(ink: np.ndarray, words: list[Word], scale: float, keep_len: float = 12.0) -> np.ndarray:
+    """Straight horizontal or vertical ink runs longer than a letter's stroke: ``keep_len`` points and one and
+    a half times the page's median word height. 0/255."""
+    cv2 = _cv2()
+    hs = sorted(y1 - y0 for _, (x0, y0, x1, y1) in words)
+    n = max(5, int(keep_len / scale), int(1.5 * hs[len(hs) // 2] / scale) if hs else 0)
+    return cv2.bitwise_or(cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((n, 1), np.uint8)),
+                          cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, n), np.uint8)))
+
+
+def inked_words(ink: np.ndarray, words: list[Word], scale: float, keep: np.ndarray | None = None) -> list[Word]:
+    """The words whose box holds what text looks like in ``ink``; OCR also reads lines and outlines as words
+    ("eee" along a dashed flow, "ити" on a task's rounded top edge), and blanking such a box cuts the drawing.
+
+    A word is dropped when its box is flatter than 0.45 of the page's median word height (a line, not a
+    letter), or when the ink in it, long straight runs (``long_runs``) left out, covers under a tenth of the
+    box while the box is crossed by such runs or is much taller than a word (an outline with a few specks,
+    an icon): glyphs cover 15-60 % of their word's box. Boxes narrower than 1.5 word heights (a "1" on a
+    flow) are left alone by that test."""
+    if not words:
+        return []
+    if keep is None:
+        keep = long_runs(ink, words, scale)
+    hs = sorted(g.height(b) for _, b in words)
+    med = hs[len(hs) // 2]
+    h_img, w_img = ink.shape
+    out = []
+    for w in words:
+        x0, y0, x1, y1 = w[1]
+        if y1 - y0 < 0.45 * med:
+            continue
+        a0, b0 = max(0, int(x0 / scale)), max(0, int(y0 / scale))
+        a1, b1 = min(w_img, int(math.ceil(x1 / scale)) + 1), min(h_img, int(math.ceil(y1 / scale)) + 1)
+        if a1 <= a0 or b1 <= b0:
+            continue
+        runs = keep[b0:b1, a0:a1] > 0
+        glyphs = float(((ink[b0:b1, a0:a1] > 0) & ~runs).mean())
+        if glyphs < 0.1 and x1 - x0 > 1.5 * med and (runs.mean() > 0.1 or y1 - y0 > 1.8 * med):
+            continue
+        out.append(w)
+    return out
+
+
+def blank_words(ink: np.ndarray, words: list[Word], scale: float, extra=(), keep_len: float = 12.0,
+                keep: np.ndarray | None = None) -> None:
     """Blank the words' boxes in ``ink`` (and in ``extra`` masks), in place: text is not geometry. Straight
     horizontal or vertical runs of at least ``keep_len`` points through a box (longer than a letter's
     stroke) are kept: a flow drawn through its own label, or an event's label it leaves by, stays whole."""
     cv2 = _cv2()
-    # longer than a letter's stroke: ``keep_len`` points and one and a half times the usual word height
-    hs = sorted(y1 - y0 for _, (x0, y0, x1, y1) in words)
-    n = max(5, int(keep_len / scale), int(1.5 * hs[len(hs) // 2] / scale) if hs else 0)
-    keep = cv2.bitwise_or(cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((n, 1), np.uint8)),
-                          cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, n), np.uint8)))
+    if keep is None:
+        keep = long_runs(ink, words, scale, keep_len)
     for _, (x0, y0, x1, y1) in words:
         a = (max(0, int(x0 / scale) - 1), max(0, int(y0 / scale) - 1))
         b = (int(math.ceil(x1 / scale)) + 1, int(math.ceil(y1 / scale)) + 1)
