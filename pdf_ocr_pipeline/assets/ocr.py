@@ -5,11 +5,9 @@ from ..engines.router import ocr_document
 from ..metrics import StageClock, peak_rss_mb, rate
 from ..overlay import page_thumbnail, thumbnail_markdown
 from ..partitions import document_partitions_def
-from ..pdf.pool import PAGE_WORKERS
 from ..resources import OcrEngineResource, WarehouseResource
 from ._errors import TRANSIENT_RETRY, pipeline_errors
 
-TEXT_COLUMNS = ["page_no", "text_layer_usable", "error"]
 RENDERED_COLUMNS = ["page_no", "png", "dpi", "width_pt", "height_pt", "image_sha256", "text_layer_usable", "error"]
 
 
@@ -52,12 +50,9 @@ def materialize_ocr_pages(context: dg.AssetExecutionContext, warehouse: Warehous
     preview: list[str] = []
 
     def rows():
-        # The table read twice: in full for the engine, and its small columns ahead for the text-layer pages.
         pages = ocr_document(doc_id, path, store.iter_rows("rendered_pages", doc_id, columns=RENDERED_COLUMNS),
                              engine, policy=ocr_engine.pages, cache=warehouse.page_cache,
-                             ocr_dpi=ocr_engine.dpi, max_pixels=ocr_engine.max_pixels,
-                             text_rows=store.iter_rows("rendered_pages", doc_id, columns=TEXT_COLUMNS),
-                             workers=PAGE_WORKERS)
+                             ocr_dpi=ocr_engine.dpi, max_pixels=ocr_engine.max_pixels)
         for page in pages:
             counts[page.source] = counts.get(page.source, 0) + 1
             counts["cached"] += page.cached

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Literal
 
-from ..pdf.inspect import PdfPages
-from ..pdf.pool import map_pages
-from . import text_layer
 from .base import OcrEngine, OcrPage, PageImage
 from .cache import PageCache
+from .text_layer import TextLayerEngine
 
 PagePolicy = Literal["auto", "ocr", "text"]
-#: Text-layer pages a worker reads at once: a page takes about 2 ms, and each hand-off between processes waits for
-#: the scheduler (one page a task ran the stage 2x slower than one process when other jobs shared the cores).
-TEXT_PAGES_PER_TASK = 8
 
 
 def wants_ocr(policy: PagePolicy, text_layer_usable: bool) -> bool:
@@ -27,12 +21,6 @@ def wants_ocr(policy: PagePolicy, text_layer_usable: bool) -> bool:
     if policy == "text":
         return False
     return not text_layer_usable
-
-
-def reads_text_layer(policy: PagePolicy, row: dict) -> bool:
-    """Whether the page of a ``rendered_pages`` row is read from its text layer: rendered without error, and
-    the policy asks for no OCR."""
-    return not row.get("error") and not wants_ocr(policy, bool(row.get("text_layer_usable")))
 
 
 def render_dpi(policy: PagePolicy, dpi: float, preview_dpi: float, text_layer) -> float | None:
@@ -54,8 +42,6 @@ def ocr_document(
     cache: PageCache | None = None,
     ocr_dpi: float | None = None,
     max_pixels: int = 40_000_000,
-    text_rows: Iterable[dict] | None = None,
-    workers: int = 1,
 ) -> Iterator[OcrPage]:
     """Text for every page of a document, in page order.
 
@@ -70,35 +56,25 @@ def ocr_document(
         ocr_dpi: pages not rendered or rendered below this resolution (pages read from their text layer when
             rendered, now that the policy asks for OCR) are rendered at it before OCR.
         max_pixels: cap on pixels of such a page.
-        text_rows: the rows of ``rendered`` again (``page_no``, ``text_layer_usable`` and ``error`` suffice),
-            consumed lazily and ahead of ``rendered``: they say which pages to read from the text layer before
-            their turn comes. None: ``rendered`` is read a second time (pass a list then).
-        workers: processes the text-layer pages are read in (``pdf.pool.map_pages``: a few pages in flight).
     Yields:
         One ``OcrPage`` per row. Memory is bounded: the engine pulls images as it has room; text-layer pages
-        are read at most a few pages ahead of their turn.
+        are read when their turn to be yielded comes.
     """
     identity = engine.cache_identity()
     # Each entry is how to produce the page when its turn comes: ("ocr", key) waits for the engine,
-    # ("text", page_no) takes the next text-layer page, ("cached", key, page_no), ("failed", page_no, error).
+    # ("text", page_no) reads the text layer, ("cached", key, page_no), ("failed", page_no, error).
     plan: deque[tuple] = deque()
-    # The text-layer pages, in page order, read in workers while the engine works on its pages; the pool
-    # starts at the first text page (a scanned document never starts it).
-    text_nos = (row["page_no"] for row in (rendered if text_rows is None else text_rows)
-                if reads_text_layer(policy, row))
-    text_pages = map_pages(text_layer.read_page, pdf_path, ((no, doc_id) for no in text_nos), workers,
-                           pages_per_task=TEXT_PAGES_PER_TASK)
 
     def images() -> Iterator[PageImage]:
         for row in rendered:
             no = row["page_no"]
-            if reads_text_layer(policy, row):
+            if not row.get("error") and not wants_ocr(policy, bool(row.get("text_layer_usable"))):
                 plan.append(("text", no))
                 continue
             if ocr_dpi and not row.get("error") and (row.get("png") is None or row["dpi"] < 0.95 * ocr_dpi):
                 # a page read from its text layer when rendered (no image, or a preview); the policy now asks
                 # for OCR: render it at the OCR resolution
-                row = _rerender(pdf.page(no), row, ocr_dpi, max_pixels)
+                row = _rerender(text_layer.page(no), row, ocr_dpi, max_pixels)
             if row.get("error") or row.get("png") is None:
                 plan.append(("failed", no, row.get("error") or "page was not rendered"))
             else:
@@ -110,18 +86,12 @@ def ocr_document(
                     yield PageImage(doc_id, no, row["png"], row["dpi"], row["width_pt"], row["height_pt"],
                                     row["image_sha256"])
 
-    with PdfPages(pdf_path) as pdf, contextlib.closing(text_pages):
-        # images() runs inside the engine's pulls, within this block, so pdf is open whenever it runs.
+    with TextLayerEngine(pdf_path, doc_id) as text_layer:
+        # images() runs inside the engine's pulls, within this block, so text_layer is open whenever it runs.
 
         def drain_ready() -> Iterator[OcrPage]:
             while plan and plan[0][0] != "ocr":
-                entry = plan.popleft()
-                if entry[0] != "text":
-                    yield _produce(entry, doc_id, cache)
-                    continue
-                page = next(text_pages)
-                assert page.page_no == entry[1], "text_rows and rendered disagree on the text-layer pages"
-                yield page
+                yield _produce(plan.popleft(), doc_id, text_layer, cache)
 
         for result in engine.ocr_pages(images()):
             yield from drain_ready()
@@ -143,8 +113,10 @@ def _rerender(page, row: dict, dpi: float, max_pixels: int) -> dict:
     return {**row, "png": fresh.png, "dpi": fresh.dpi, "image_sha256": fresh.image_sha256, "error": fresh.error}
 
 
-def _produce(entry: tuple, doc_id: str, cache: PageCache | None) -> OcrPage:
+def _produce(entry: tuple, doc_id: str, text_layer: TextLayerEngine, cache: PageCache | None) -> OcrPage:
     kind = entry[0]
+    if kind == "text":
+        return text_layer.read_page(entry[1])
     if kind == "cached":
         page = cache.get(entry[1], doc_id, entry[2]) if cache is not None else None
         if page is not None:

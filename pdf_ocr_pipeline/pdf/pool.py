@@ -3,7 +3,6 @@ in flight (memory stays flat in page count). No Dagster here."""
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing as mp
 import os
 from collections import deque
@@ -20,8 +19,7 @@ T = TypeVar("T")
 #: Worker processes for per-page work (MuPDF and OpenCV hold the GIL or run single-threaded: threads would not
 #: help). Each costs about 0.3 s to start and 70-100 MiB, once per stage.
 PAGE_WORKERS = min(2, os.cpu_count() or 1)
-#: Tasks (of ``pages_per_task`` pages) a worker has queued or in hand: enough to keep it busy while results are
-#: taken in page order.
+#: Pages a worker has queued or in hand: enough to keep it busy while results are taken in page order.
 PAGES_IN_FLIGHT_PER_WORKER = 4
 #: Shorter documents are read in this process: starting workers would cost more than they save.
 MIN_PAGES_FOR_WORKERS = 200
@@ -30,7 +28,7 @@ _worker_pages: PdfPages | None = None  # the document a worker process reads, op
 
 
 def map_pages(fn: Callable[[pymupdf.Page, Any], T], path: str | os.PathLike, items: Iterable[tuple[int, Any]],
-              workers: int = PAGE_WORKERS, pages_per_task: int = 1) -> Iterator[T]:
+              workers: int = PAGE_WORKERS) -> Iterator[T]:
     """``fn(page, arg)`` for every ``(page_no, arg)`` of ``items``, in the order of ``items``.
 
     Args:
@@ -39,10 +37,8 @@ def map_pages(fn: Callable[[pymupdf.Page, Any], T], path: str | os.PathLike, ite
         items: 1-based page numbers with each page's argument (picklable), consumed lazily.
         workers: worker processes; with 1 or fewer, or a document under ``MIN_PAGES_FOR_WORKERS`` pages,
             every page is done in this process.
-        pages_per_task: pages sent to a worker at once. For cheap pages (a few ms): each hand-off between
-            processes waits for the scheduler, which on busy cores costs more than the page itself.
     Yields:
-        ``fn``'s results. What ``fn`` raises is raised here, at the turn of that page's task (its first page).
+        ``fn``'s results. What ``fn`` raises is raised here, at that page's turn.
     Raises:
         What ``open_pdf`` raises.
     """
@@ -56,21 +52,14 @@ def map_pages(fn: Callable[[pymupdf.Page, Any], T], path: str | os.PathLike, ite
                                initargs=(str(path),))
     pending: deque[Future] = deque()
     try:
-        for task in _batched(items, pages_per_task):
-            pending.append(pool.submit(_call, fn, task))
+        for page_no, arg in items:
+            pending.append(pool.submit(_call, fn, page_no, arg))
             if len(pending) >= workers * PAGES_IN_FLIGHT_PER_WORKER:
-                yield from pending.popleft().result()
+                yield pending.popleft().result()
         while pending:
-            yield from pending.popleft().result()
+            yield pending.popleft().result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _batched(items: Iterable, n: int) -> Iterator[tuple]:
-    """``items`` in tuples of ``n`` (the last may be shorter): ``itertools.batched`` of Python 3.12."""
-    it = iter(items)
-    while task := tuple(itertools.islice(it, n)):
-        yield task
 
 
 def _open(path: str) -> None:
@@ -78,5 +67,5 @@ def _open(path: str) -> None:
     _worker_pages = PdfPages(path)
 
 
-def _call(fn: Callable[[pymupdf.Page, Any], T], task: tuple[tuple[int, Any], ...]) -> list[T]:
-    return [fn(_worker_pages.page(page_no), arg) for page_no, arg in task]
+def _call(fn: Callable[[pymupdf.Page, Any], T], page_no: int, arg: Any) -> T:
+    return fn(_worker_pages.page(page_no), arg)

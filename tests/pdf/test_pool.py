@@ -7,12 +7,10 @@ import pymupdf
 import pytest
 
 from pdf_ocr_pipeline.bpmn.document import find_diagrams
-from pdf_ocr_pipeline.engines.router import ocr_document, render_dpi
+from pdf_ocr_pipeline.engines.router import render_dpi
 from pdf_ocr_pipeline.pdf import pool
 from pdf_ocr_pipeline.pdf.pool import map_pages
 from pdf_ocr_pipeline.pdf.render import render_document
-
-from ..fakes import FakeEngine
 
 
 def first_word(page: pymupdf.Page, tag: str) -> tuple:
@@ -72,22 +70,3 @@ def test_rendering_and_the_bpmn_search_give_the_same_in_workers(mixed_pdf: Path,
     one, two = (list(find_diagrams(mixed_pdf, rows, workers=w)) for w in (1, 2))
     assert [d.page_no for d in two] == [d.page_no for d in one] == [4, 10]
     assert [d.counts() for d in two] == [d.counts() for d in one]
-
-
-def test_text_layer_pages_read_in_workers_are_the_same_and_interleave_with_ocr(mixed_pdf: Path,
-                                                                               workers_from_page_one):
-    """The OCR stage reads text-layer pages in workers, ahead of their turn, between the engine's pages."""
-    rows = [{"page_no": p.page_no, "png": p.png, "dpi": p.dpi, "width_pt": p.width_pt, "height_pt": p.height_pt,
-             "image_sha256": p.image_sha256, "text_layer_usable": p.text_layer.usable, "error": p.error}
-            for p in render_document(mixed_pdf, dpi=50)]
-    for no in (2, 7, 8):  # pages the engine reads, among text-layer pages
-        rows[no - 1]["text_layer_usable"] = False
-    runs = []
-    for workers in (1, 2):
-        engine = FakeEngine()
-        pages = list(ocr_document("m", mixed_pdf, rows, engine, workers=workers))
-        assert engine.seen == [("m", 2), ("m", 7), ("m", 8)]
-        runs.append([(p.page_no, p.source, p.text, p.blocks, p.error) for p in pages])
-    assert runs[1] == runs[0]
-    assert [(no, source) for no, source, *_ in runs[1]] == \
-        [(no, "ocr" if no in (2, 7, 8) else "text_layer") for no in range(1, 13)]
