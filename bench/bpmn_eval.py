@@ -313,16 +313,19 @@ def cached_ocr_words(png: bytes, dpi: float, width_pt: float, height_pt: float, 
     Returns ``(words, OCR seconds)`` (0 on a cache hit)."""
     import hashlib
     import json
+    from pdf_ocr_pipeline.bpmn.labels import OcrWord, word_conf
     f = None
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
-        f = cache / f"ocr-{hashlib.sha1(png).hexdigest()[:16]}.json"
+        # "ocrc-": entries with the word confidence (the older "ocr-" files lack it)
+        f = cache / f"ocrc-{hashlib.sha1(png).hexdigest()[:16]}.json"
         if f.exists():
-            return [(t, tuple(b)) for t, b in json.loads(f.read_text(encoding="utf-8"))], 0.0
+            return [OcrWord(t, tuple(b), c) if c is not None else (t, tuple(b))
+                    for t, b, c in json.loads(f.read_text(encoding="utf-8"))], 0.0
     t0 = time.time()
     words = _ocr_words(png, dpi, width_pt, height_pt)
     if f is not None:
-        f.write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
+        f.write_text(json.dumps([(w[0], w[1], word_conf(w)) for w in words], ensure_ascii=False), encoding="utf-8")
     return words, time.time() - t0
 
 

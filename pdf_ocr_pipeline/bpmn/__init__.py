@@ -18,8 +18,18 @@ __all__ = ["BpmnDiagram", "BpmnElement", "ELEMENT_COLUMNS", "extract_diagram", "
 
 
 def words_from_blocks(blocks: Sequence) -> list[tuple[str, tuple[float, float, float, float]]]:
-    """``(text, box)`` pairs from ``engines.base.Block``s (OCR words or grounded blocks) or text-layer words."""
-    return [(b.text, (b.x0, b.y0, b.x1, b.y1)) for b in blocks if str(b.text).strip()]
+    """``(text, box)`` pairs from ``engines.base.Block``s (OCR words or grounded blocks) or text-layer words.
+    A block with a ``confidence`` gives a ``labels.OcrWord`` (the same pair, carrying ``conf``): the raster
+    path tells OCR garbage read off drawing (an icon read as "Mao'") from text by it."""
+    from pdf_ocr_pipeline.bpmn.labels import OcrWord
+    out = []
+    for b in blocks:
+        if not str(b.text).strip():
+            continue
+        box = (b.x0, b.y0, b.x1, b.y1)
+        conf = getattr(b, "confidence", None)
+        out.append(OcrWord(b.text, box, float(conf)) if conf is not None else (b.text, box))
+    return out
 
 
 def extract_diagram(page: pymupdf.Page | str | Path, page_no: int, png: bytes | None = None, dpi: float = 150.0,

@@ -8,6 +8,32 @@ from __future__ import annotations
 from pdf_ocr_pipeline.bpmn import geometry as g
 
 Word = tuple[str, g.Box]
+
+
+class OcrWord(tuple):
+    """A ``(text, box)`` word that also carries the OCR engine's confidence (0-100, ``conf``; ``None``: not
+    given). It unpacks and compares as the plain pair; code that rebuilds a word keeps it with ``with_text``."""
+
+    conf: float | None
+
+    def __new__(cls, text: str, box: g.Box, conf: float | None = None):
+        self = super().__new__(cls, (text, box))
+        self.conf = conf
+        return self
+
+    def __reduce__(self):
+        return (OcrWord, (self[0], self[1], self.conf))
+
+
+def word_conf(w) -> float | None:
+    """The OCR confidence a word carries (``OcrWord``), or ``None`` (text layer, grounding, unknown)."""
+    return getattr(w, "conf", None)
+
+
+def with_text(w, text: str):
+    """``w`` with new text, keeping its confidence if it carries one."""
+    c = word_conf(w)
+    return OcrWord(text, w[1], c) if c is not None else (text, w[1])
 INSIDE = ("task", "userTask", "serviceTask", "sendTask", "receiveTask", "manualTask", "scriptTask",
           "businessRuleTask", "callActivity", "textAnnotation")
 BESIDE = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",

@@ -52,4 +52,5 @@ def fix_words(words: list) -> list:
     target = majority_script([t for t, _ in words])
     if target is None:
         return list(words)
-    return [(fix_word(t, target), b) for t, b in words]
+    from pdf_ocr_pipeline.bpmn.labels import with_text
+    return [with_text(w, fix_word(w[0], target)) for w in words]

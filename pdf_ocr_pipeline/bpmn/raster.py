@@ -61,6 +61,10 @@ def _stroke_width(ink: np.ndarray, contour: np.ndarray, dist: np.ndarray) -> flo
     return 2 * vals[len(vals) // 2] if vals else 1.0
 
 
+#: OCR words under this confidence (0-1) that lie on a dashed ring are not words (``raster_rings.ring_words``).
+RING_WORD_CONF = 0.7
+
+
 def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim]:
     """Primitives in points from an image; ``scale`` = points per pixel (72 / dpi)."""
     return trace_words(png, words, scale)[0]
@@ -84,10 +88,18 @@ def trace_words(png: bytes | np.ndarray, words: list[Word], scale: float) -> tup
     _, rects, boxes = frame_prims(ink, scale, 0)
     runs = long_runs(ink, words, scale)
     words = inked_words(ink, words, scale, runs)  # OCR's "words" read off outlines and lines are not blanked
+    from pdf_ocr_pipeline.bpmn.labels import word_conf
+    from pdf_ocr_pipeline.bpmn.raster_rings import dashed_rings, ring_words, seal
+    sure = [w for w in words if word_conf(w) is None or word_conf(w) >= RING_WORD_CONF]
+    if len(sure) < len(words):
+        # unsure OCR words on a dashed ring (its arcs, its icon) are drawing: the rings are found with only
+        # the sure words blanked (text is no ring)
+        sure_ink = ink.copy()
+        blank_words(sure_ink, sure, scale, keep=runs)
+        words = ring_words(words, dashed_rings(gray, sure_ink, scale), ink, scale, RING_WORD_CONF)
     blank_words(ink, words, scale, extra=(faint,), keep=runs)
     from pdf_ocr_pipeline.bpmn.raster_text import unread_text
     ink[unread_text(ink, runs, words, scale) > 0] = 0  # letters the OCR did not read are no drawing
-    from pdf_ocr_pipeline.bpmn.raster_rings import dashed_rings, seal
     rings = dashed_rings(gray, ink, scale)
     seal(ink, rings)  # a dashed ring closes, and so does the activity it sits on
     dist = cv2.distanceTransform(ink, cv2.DIST_L2, 3)

@@ -122,6 +122,39 @@ def dashed_rings(gray: np.ndarray, ink: np.ndarray, scale: float, r_pt: tuple[fl
     return out
 
 
+def ring_words(words: list, rings: list[tuple[float, float, int, int | None]], ink: np.ndarray, scale: float,
+               max_conf: float = 0.7, share: float = 0.6) -> list:
+    """The words that are not read off a ring: OCR reads a dashed ring's arcs and the icon in it as a word
+    ("Mao'" for an envelope in a dashed boundary event, "x" and "r" for two dashes), with a low confidence;
+    blanking such a box cuts the ring and loses the event and the activity under it. A word whose confidence
+    (``labels.word_conf``; ``None``: trusted) is under ``max_conf`` and whose ink lies ``share`` or more
+    within a ring ``(cx, cy, r, r_inner)`` (pixels, ``dashed_rings`` of the unblanked ink) is dropped."""
+    from pdf_ocr_pipeline.bpmn.labels import word_conf
+    if not rings:
+        return list(words)
+    h, w = ink.shape
+    out = []
+    for wd in words:
+        c = word_conf(wd)
+        if c is None or c >= max_conf:
+            out.append(wd)
+            continue
+        x0, y0, x1, y1 = wd[1]
+        a0, b0 = max(0, int(x0 / scale)), max(0, int(y0 / scale))
+        a1, b1 = min(w, int(np.ceil(x1 / scale)) + 1), min(h, int(np.ceil(y1 / scale)) + 1)
+        yy, xx = np.nonzero(ink[b0:b1, a0:a1])
+        if yy.size == 0:
+            out.append(wd)
+            continue
+        xx, yy = xx + a0, yy + b0
+        on = np.zeros(xx.size, bool)
+        for cx, cy, r, _ in rings:
+            on |= np.hypot(xx - cx, yy - cy) <= r + 2
+        if on.mean() < share:
+            out.append(wd)
+    return out
+
+
 def seal(ink: np.ndarray, rings: list[tuple[float, float, int, int | None]], thick: int = 2) -> None:
     """Redraw the rings solid in ``ink`` (in place): the band inside the outer ring is cleared first (dash
     pieces, and the activity border the event's white fill hid), then clean circles are drawn, so that their

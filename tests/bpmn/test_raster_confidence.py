@@ -1,0 +1,88 @@
+"""OCR word confidence on the raster path: carried from the engine's blocks (``bpmn.words_from_blocks``) and
+used to drop unsure words read off a dashed ring (``raster_rings.ring_words``)."""
+import numpy as np
+import pytest
+
+cv2 = pytest.importorskip("cv2")
+
+from tests.bpmn.conftest import BPMN_FIXTURES  # noqa: E402
+
+S = 72 / 150  # points per pixel at 150 dpi
+# Tesseract (rus+eng, psm 11) on miwg A.3.0 at 150 dpi with bench/bpmn_eval.py's noise (seed 2): the envelope
+# of the dashed boundary event read as a word over the ring's top, and two dashes read as letters (points)
+RING_GARBAGE = [("Mao’", (254.4, 189.12, 276.0, 195.36), 0.42), ("х", (254.4, 204.0, 260.64, 208.32), 0.62),
+                ("г", (269.76, 204.96, 276.0, 209.76), 0.43)]
+
+
+def test_words_from_blocks_carry_the_confidence_and_still_unpack_as_pairs():
+    from pdf_ocr_pipeline.bpmn import words_from_blocks
+    from pdf_ocr_pipeline.bpmn.labels import OcrWord, with_text, word_conf
+    from pdf_ocr_pipeline.bpmn.lookalike import fix_words
+    from pdf_ocr_pipeline.engines.base import Block
+    ws = words_from_blocks([Block("word", "Task", 1, 2, 3, 4, 0.91), Block("word", "1", 5, 2, 6, 4),
+                            Block("word", "  ", 0, 0, 1, 1, 0.5)])
+    assert len(ws) == 2
+    text, box = ws[0]
+    assert (text, box) == ("Task", (1, 2, 3, 4)) and ws[0] == ("Task", (1, 2, 3, 4))
+    assert isinstance(ws[0], OcrWord) and word_conf(ws[0]) == pytest.approx(0.91)
+    assert word_conf(ws[1]) is None and ws[1] == ("1", (5, 2, 6, 4))
+    assert word_conf(with_text(ws[0], "Tusk")) == pytest.approx(0.91)
+    # a Cyrillic page's look-alike fix keeps the confidence
+    fixed = fix_words([OcrWord("Задача", (0, 0, 9, 3), 0.8), OcrWord("Зaдaчa", (0, 5, 9, 8), 0.3)])
+    assert fixed[1][0] == "Задача" and word_conf(fixed[1]) == pytest.approx(0.3)
+
+
+def _dashed_event(img, c, r):
+    for a0 in range(0, 360, 24):
+        cv2.ellipse(img, c, (r, r), 0, a0, a0 + 14, 255, 2)
+
+
+def test_unsure_words_on_a_ring_are_dropped_and_others_kept():
+    from pdf_ocr_pipeline.bpmn.labels import OcrWord
+    from pdf_ocr_pipeline.bpmn.raster_rings import ring_words
+    ink = np.zeros((200, 300), np.uint8)
+    _dashed_event(ink, (100, 100), 25)
+    cv2.putText(ink, "Event", (180, 105), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, 1)
+    on_ring = (78 * S, 72 * S, 122 * S, 86 * S)           # a box over the ring's top arcs
+    label = (178 * S, 92 * S, 230 * S, 106 * S)
+    rings = [(100.0, 100.0, 25, None)]
+    unsure, sure = OcrWord("Mao'", on_ring, 0.42), OcrWord("Mao'", on_ring, 0.95)
+    plain = ("Mao'", on_ring)                               # text layer: no confidence, trusted
+    low_label = OcrWord("Event", label, 0.3)                # real text read with a low confidence
+    got = ring_words([unsure, sure, plain, low_label], rings, ink, S)
+    assert [id(w) for w in got] == [id(sure), id(plain), id(low_label)]  # equal pairs: compared by identity
+    assert ring_words([unsure], [], ink, S) == [unsure]     # no ring: nothing dropped
+
+
+def _noisy_a30():
+    import pymupdf
+    page = pymupdf.open(BPMN_FIXTURES / "A.3.0.pdf")[0]
+    pix = page.get_pixmap(dpi=150, colorspace="gray")
+    img = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width).astype(np.float32)
+    rng = np.random.default_rng(2)  # bench/bpmn_eval.py's scan noise, A.3.0's seed
+    img = cv2.GaussianBlur(img, (3, 3), 0.6) + rng.normal(0, 12, img.shape)
+    img[rng.random(img.shape) < 0.002] = 0
+    png = cv2.imencode(".jpg", np.clip(img, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 75])[1].tobytes()
+    from pdf_ocr_pipeline.pdf.text import page_words
+    words = [(w.text, (w.x0, w.y0, w.x1, w.y1)) for w in page_words(page)]
+    return png, words
+
+
+def test_a30_boundary_event_survives_ocr_garbage_read_off_its_dashed_ring():
+    """miwg A.3.0: the Tesseract words read off the dashed message boundary event used to be blanked, which cut
+    the ring: the event and the collapsed sub-process under it were lost (3 flows). Unsure, they are dropped."""
+    from pdf_ocr_pipeline.bpmn.labels import OcrWord
+    from pdf_ocr_pipeline.bpmn.raster import extract_raster
+    png, words = _noisy_a30()
+
+    def found(conf):
+        garbage = [OcrWord(t, b, conf if conf is not None else c) for t, b, c in RING_GARBAGE]
+        d = extract_raster(png, words + garbage, page_no=1, dpi=150)
+        boundary = [e for e in d.shapes if e.type == "boundaryEvent" and abs(e.box[0] - 254) < 4
+                    and abs(e.box[1] - 188) < 4]
+        sub = [e for e in d.shapes if e.type == "subProcess" and abs(e.box[0] - 212) < 4 and abs(e.box[3] - 266) < 4]
+        return bool(boundary), bool(sub), len(d.flows)
+
+    assert found(None) == (True, True, 8)      # Tesseract's own confidences (0.42, 0.62, 0.43)
+    b, s, _ = found(0.95)                       # the same boxes taken as sure words cut the ring
+    assert not (b and s)
