@@ -148,7 +148,29 @@ def collapsed_marker(box: g.Box, dark: np.ndarray, scale: float, level: float = 
     if rx1 - rx0 < 4 or ry1 - ry0 < 4 or rx0 < 0 or ry0 < 0 or ry1 > dark.shape[0] or rx1 > dark.shape[1]:
         return None
     reg = dark[ry0:ry1, rx0:rx1]
-    n, lab, stats, _ = cv2.connectedComponentsWithStats((reg > level).astype(np.uint8), connectivity=8)
+    m = _marker_square(reg, scale, level)
+    # a light grey square that noise broke into its sides: closed over one-pixel gaps, then read lighter;
+    # then each side must be drawn along nearly all its length (a multi-instance marker's bars close to a
+    # square too, but their ends make no side)
+    for lv in (level, 0.6 * level):
+        if m is None:
+            m = _marker_square(reg, scale, lv, cv2.morphologyEx((reg > lv).astype(np.uint8), cv2.MORPH_CLOSE,
+                                                                np.ones((3, 3), np.uint8)), whole_sides=0.85)
+    if m is None:
+        return None
+    bx, by, bw, bh = m
+    return ((rx0 + bx) * scale, (ry0 + by) * scale, (rx0 + bx + bw) * scale, (ry0 + by + bh) * scale)
+
+
+def _marker_square(reg: np.ndarray, scale: float, level: float, mask: np.ndarray | None = None,
+                   whole_sides: float | None = None) -> tuple[int, int, int, int] | None:
+    """``collapsed_marker``'s test on the darkness ``reg``: the first piece of ``mask`` (default: ``reg`` over
+    ``level``) that is a square of 6-16 pt with dark sides, a dark plus and light quarters, ``(x, y, w, h)``;
+    with ``whole_sides``, each side is over ``level`` along that share of its length at least."""
+    import cv2
+    if mask is None:
+        mask = (reg > level).astype(np.uint8)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     for k in range(1, n):
         bx, by, bw, bh, _ = stats[k]
         if not (6 <= bw * scale <= 16 and 6 <= bh * scale <= 16 and abs(bw - bh) <= 0.2 * max(bw, bh)):
@@ -161,9 +183,12 @@ def collapsed_marker(box: g.Box, dark: np.ndarray, scale: float, level: float = 
                  sq[:, -e:].max(axis=1).mean()]
         mid_r, mid_c = sq[bh // 2 - 1:bh // 2 + 2, e:-e].max(axis=0), sq[e:-e, bw // 2 - 1:bw // 2 + 2].max(axis=1)
         quads = [sq[int(bh * fy), int(bw * fx)] for fy in (0.3, 0.7) for fx in (0.3, 0.7)]
+        if whole_sides is not None and min(float((v > level).mean()) for v in (
+                sq[:e].max(axis=0), sq[-e:].max(axis=0), sq[:, :e].max(axis=1), sq[:, -e:].max(axis=1))) < whole_sides:
+            continue
         if min(sides) > level and mid_r.size and mid_c.size and (mid_r > level).mean() > 0.7 and \
                 (mid_c > level).mean() > 0.7 and max(quads) < level:
-            return ((rx0 + bx) * scale, (ry0 + by) * scale, (rx0 + bx + bw) * scale, (ry0 + by + bh) * scale)
+            return int(bx), int(by), int(bw), int(bh)
     return None
 
 

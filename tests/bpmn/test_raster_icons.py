@@ -133,3 +133,17 @@ def test_collapsed_marker_square_with_plus_found_in_the_bottom_middle():
 
 def g_center(b):
     return ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
+
+
+def test_a_light_marker_noise_broke_into_sides_is_still_a_collapsed_marker():
+    """Darkness crops (uint8 = darkness x 255) of the bench's noisy 150 dpi rasters: the Russian twin of miwg
+    B.1.0's collapsed sub-process, whose light grey marker square the noise split into sides (read as a task,
+    3 flows lost), and B.2.0's multi-instance user task, whose three bars close into a square too."""
+    from pdf_ocr_pipeline.bpmn.raster_icons import collapsed_marker
+    from tests.bpmn.conftest import BPMN_FIXTURES
+    s = 72 / 150
+    sub = cv2.imread(str(BPMN_FIXTURES / "raster_marker_b10_ru.png"), cv2.IMREAD_GRAYSCALE) / 255.0
+    m = collapsed_marker((4.96, 5.2, 67.96, 56.2), sub, s)
+    assert m is not None and abs(m[0] - 32.2) < 1.5 and abs(m[3] - 53.3) < 1.5 and 8 < m[2] - m[0] < 12
+    bars = cv2.imread(str(BPMN_FIXTURES / "raster_multi_instance_b20.png"), cv2.IMREAD_GRAYSCALE) / 255.0
+    assert collapsed_marker((4.8, 5.04, 66.8, 56.04), bars, s) is None
