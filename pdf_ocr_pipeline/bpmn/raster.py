@@ -93,7 +93,10 @@ def trace_words(png: bytes | np.ndarray, words: list[Word], scale: float) -> tup
     sure = [w for w in words if word_conf(w) is None or word_conf(w) >= RING_WORD_CONF]
     if len(sure) < len(words):
         # unsure OCR words on a dashed ring (its arcs, its icon) are drawing: the rings are found with only
-        # the sure words blanked (text is no ring)
+        # the sure words blanked (text is no ring), and unsure ones longer than an event is wide (4 word
+        # heights): a label read poorly beside a ring pulls the circle off it
+        hs = sorted(g.height(w[1]) for w in words)
+        sure = sure + [w for w in words if w not in sure and g.width(w[1]) > 4 * hs[len(hs) // 2]]
         sure_ink = ink.copy()
         blank_words(sure_ink, sure, scale, keep=runs)
         words = ring_words(words, dashed_rings(gray, sure_ink, scale), ink, scale, RING_WORD_CONF)

@@ -54,15 +54,20 @@ def test_unsure_words_on_a_ring_are_dropped_and_others_kept():
     assert ring_words([unsure], [], ink, S) == [unsure]     # no ring: nothing dropped
 
 
+def _noisy(page, seed):
+    """The page at 150 dpi with bench/bpmn_eval.py's scan noise (the seed is the page's index in its set)."""
+    pix = page.get_pixmap(dpi=150, colorspace="gray")
+    img = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(img, (3, 3), 0.6) + rng.normal(0, 12, img.shape)
+    img[rng.random(img.shape) < 0.002] = 0
+    return cv2.imencode(".jpg", np.clip(img, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 75])[1].tobytes()
+
+
 def _noisy_a30():
     import pymupdf
     page = pymupdf.open(BPMN_FIXTURES / "A.3.0.pdf")[0]
-    pix = page.get_pixmap(dpi=150, colorspace="gray")
-    img = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width).astype(np.float32)
-    rng = np.random.default_rng(2)  # bench/bpmn_eval.py's scan noise, A.3.0's seed
-    img = cv2.GaussianBlur(img, (3, 3), 0.6) + rng.normal(0, 12, img.shape)
-    img[rng.random(img.shape) < 0.002] = 0
-    png = cv2.imencode(".jpg", np.clip(img, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 75])[1].tobytes()
+    png = _noisy(page, 2)
     from pdf_ocr_pipeline.pdf.text import page_words
     words = [(w.text, (w.x0, w.y0, w.x1, w.y1)) for w in page_words(page)]
     return png, words
@@ -86,3 +91,24 @@ def test_a30_boundary_event_survives_ocr_garbage_read_off_its_dashed_ring():
     assert found(None) == (True, True, 8)      # Tesseract's own confidences (0.42, 0.62, 0.43)
     b, s, _ = found(0.95)                       # the same boxes taken as sure words cut the ring
     assert not (b and s)
+
+
+def test_b20_boundary_event_survives_garbage_beside_a_poorly_read_label():
+    """miwg B.2.0 with its real Tesseract words (``B.2.0-tesseract-words.json``: rus+eng, psm 11, on the bench's
+    noisy 150 dpi raster, with confidences). Dashes of a dashed double-ringed boundary event are read as
+    words ("SS", "ww") and the label under it poorly ("Bourfdary", 0.54): with the unsure label left on the
+    ink the ring search drew its circle off the ring, the garbage stayed and was blanked, and the event was
+    lost with its call activity. Unsure words longer than an event is wide are blanked for the ring search.
+    (The event at (991, 694), "Vat" over its top, is still lost.)"""
+    import json
+
+    import pymupdf
+    from pdf_ocr_pipeline.bpmn.labels import OcrWord
+    from pdf_ocr_pipeline.bpmn.raster import extract_raster
+    page = pymupdf.open(BPMN_FIXTURES / "B.2.0.pdf")[0]
+    png = _noisy(page, 6)
+    data = json.loads((BPMN_FIXTURES / "B.2.0-tesseract-words.json").read_text(encoding="utf-8"))
+    words = [OcrWord(t, tuple(b), c) for t, b, c in data]
+    d = extract_raster(png, words, page_no=1, dpi=150)
+    assert any(e.type == "boundaryEvent" and abs(e.box[0] - 811) < 4 and abs(e.box[1] - 515) < 4 for e in d.shapes)
+    assert any(e.type == "callActivity" and abs(e.box[0] - 768) < 4 and abs(e.box[3] - 527) < 4 for e in d.shapes)
