@@ -89,7 +89,7 @@ def trace_words(png: bytes | np.ndarray, words: list[Word], scale: float) -> tup
     runs = long_runs(ink, words, scale)
     words = inked_words(ink, words, scale, runs)  # OCR's "words" read off outlines and lines are not blanked
     from pdf_ocr_pipeline.bpmn.labels import word_conf
-    from pdf_ocr_pipeline.bpmn.raster_rings import dashed_rings, ring_words, seal
+    from pdf_ocr_pipeline.bpmn.raster_rings import apart, dashed_rings, ring_words, seal
     sure = [w for w in words if word_conf(w) is None or word_conf(w) >= RING_WORD_CONF]
     if len(sure) < len(words):
         # unsure OCR words on a dashed ring (its arcs, its icon) are drawing: the rings are found with only
@@ -99,7 +99,7 @@ def trace_words(png: bytes | np.ndarray, words: list[Word], scale: float) -> tup
         sure = sure + [w for w in words if w not in sure and g.width(w[1]) > 4 * hs[len(hs) // 2]]
         sure_ink = ink.copy()
         blank_words(sure_ink, sure, scale, keep=runs)
-        words = ring_words(words, dashed_rings(gray, sure_ink, scale), ink, scale, RING_WORD_CONF)
+        words = ring_words(words, apart(dashed_rings(gray, sure_ink, scale)), ink, scale, RING_WORD_CONF)
     blank_words(ink, words, scale, extra=(faint,), keep=runs)
     from pdf_ocr_pipeline.bpmn.raster_text import unread_text
     ink[unread_text(ink, runs, words, scale) > 0] = 0  # letters the OCR did not read are no drawing

@@ -122,6 +122,17 @@ def dashed_rings(gray: np.ndarray, ink: np.ndarray, scale: float, r_pt: tuple[fl
     return out
 
 
+def apart(rings: list[tuple[float, float, int, int | None]]) -> list[tuple[float, float, int, int | None]]:
+    """``rings`` (strongest first, as ``dashed_rings`` gives them) less those cutting one kept before: events
+    do not overlap, and a circle through a ring and the text beside it (unsure words left on the ink) is
+    no event."""
+    out: list[tuple[float, float, int, int | None]] = []
+    for r in rings:
+        if all(np.hypot(r[0] - o[0], r[1] - o[1]) >= r[2] + o[2] for o in out):
+            out.append(r)
+    return out
+
+
 def ring_words(words: list, rings: list[tuple[float, float, int, int | None]], ink: np.ndarray, scale: float,
                max_conf: float = 0.7, share: float = 0.6) -> list:
     """The words that are not read off a ring: OCR reads a dashed ring's arcs and the icon in it as a word

@@ -112,3 +112,18 @@ def test_b20_boundary_event_survives_garbage_beside_a_poorly_read_label():
     d = extract_raster(png, words, page_no=1, dpi=150)
     assert any(e.type == "boundaryEvent" and abs(e.box[0] - 811) < 4 and abs(e.box[1] - 515) < 4 for e in d.shapes)
     assert any(e.type == "callActivity" and abs(e.box[0] - 768) < 4 and abs(e.box[3] - 527) < 4 for e in d.shapes)
+
+
+def test_rings_cutting_a_stronger_one_are_text_and_keep_their_words():
+    """The Russian B.2.0 twin: with the unsure "17" of "Задача 17" left on the ink, a second circle (r 15 pt)
+    through it and the boundary event's ring is dashed too; "17" lay inside it and was dropped, and its
+    unblanked digits turned the task into an end event. Rings cutting a stronger one are left out."""
+    from pdf_ocr_pipeline.bpmn.labels import OcrWord
+    from pdf_ocr_pipeline.bpmn.raster_rings import apart, ring_words
+    true, false, other = (2240.0, 1094.0, 25, 20), (2254.0, 1067.0, 31, None), (1860.0, 1516.0, 25, 20)
+    assert apart([true, false, other]) == [true, other]
+    ink = np.zeros((1200, 2400), np.uint8)
+    ink[1034:1046, 2245:2262] = 255                             # the digits, above the true ring
+    seventeen = OcrWord("17", (2244 * S, 1033 * S, 2263 * S, 1046 * S), 0.51)
+    assert ring_words([seventeen], [true, false], ink, S) == []  # the circle through it takes it
+    assert ring_words([seventeen], apart([true, false]), ink, S) == [seventeen]
