@@ -240,7 +240,7 @@ def _holes(ink: np.ndarray, dist: np.ndarray, scale: float) -> list[tuple[Prim, 
         # the hole's contour runs along the inside of the stroke: push it out by half the stroke
         pts = c.reshape(-1, 2).astype(float)
         cx, cy = pts.mean(axis=0)
-        prim = _prim_from_contour(pts, (cx, cy), sw / 2, scale, sw, len(out))
+        prim = _prim_from_contour(pts, (cx, cy), sw / 2, scale, sw, len(out), ink)
         if prim is None:
             continue
         rnd = prim.size >= 40 and _rounded(pts, scale)
@@ -249,7 +249,7 @@ def _holes(ink: np.ndarray, dist: np.ndarray, scale: float) -> list[tuple[Prim, 
 
 
 def _prim_from_contour(pts: np.ndarray, c: tuple[float, float], grow: float, scale: float, sw: float,
-                       order: int) -> Prim | None:
+                       order: int, ink: np.ndarray | None = None) -> Prim | None:
     cv2 = _cv2()
     cx, cy = c
     d = np.hypot(pts[:, 0] - cx, pts[:, 1] - cy)
@@ -273,6 +273,11 @@ def _prim_from_contour(pts: np.ndarray, c: tuple[float, float], grow: float, sca
             return data_object_prim(b, cut, sw * scale, order)
         if dip is not None:
             return data_store_prim(b, dip * scale, sw * scale, order)
+        from pdf_ocr_pipeline.bpmn.raster_artifacts import cylinder_band
+        band = cylinder_band(pts, ink, sw) if ink is not None else None
+        if band is not None:  # a flat-topped body under the dark band of the top's merged arcs
+            half = band * scale / 2
+            return data_store_prim((b[0], b[1] - half, b[2], b[3]), half, sw * scale, order)
     fill_ratio = cv2.contourArea(out.astype(np.float32)) * scale * scale / max(g.area(b), 1e-6)
     if fill_ratio > 0.82 and max(g.width(b), g.height(b)) >= 40 and _rounded_corners(pts, scale) in (1, 2):
         return None  # rounded and sharp corners mixed: a space closed by elbow flows and a border

@@ -95,3 +95,65 @@ def data_store_prim(b: g.Box, dip: float, width: float, order: int, n: int = 12)
     pts = top + bottom + front[::-1][1:]
     return Prim(points=tuple(pts + pts[:1]), closed=True, curves=6, lines=1, stroke=0.0, fill=None, width=width,
                 dash="solid", order=order)
+
+
+def cylinder_band(hole: np.ndarray, ink: np.ndarray, sw: float) -> float | None:
+    """The height (pixels) of a data store's top ellipse over a flat-topped body hole, or None.
+
+    At scan resolution the three stacked arcs of a cylinder's top merge into one dark band, so the body's
+    hole is flat-topped and ``cylinder_dip`` misses it. Such a body is told from a task by three marks
+    together: its top corners are sharp (the band meets the sides squarely) while its bottom edge sags in
+    the middle (the cylinder's bottom arc; a task's bottom is straight between two rounded corners, like
+    its top), and a band of ink at least 2.2 times as thick as its bottom stroke lies over the middle of its top. The height
+    returned runs from the hole's top to the top of the band's ink (a light lens between arcs included)."""
+    x0, x1 = int(hole[:, 0].min()), int(hole[:, 0].max())
+    y0, y1 = int(hole[:, 1].min()), int(hole[:, 1].max())
+    w, h = x1 - x0, y1 - y0
+    if w < 12 or h < 8 or h > 1.3 * w or sw <= 0:
+        return None
+
+    def edge_at(fx: float, lo: bool) -> float | None:
+        x = x0 + fx * w
+        ys = hole[np.abs(hole[:, 0] - x) <= max(1.0, 0.02 * w), 1]
+        return (float(ys.min()) if lo else float(ys.max())) if ys.size else None
+
+    tops = [edge_at(f, True) for f in (0.05, 0.25, 0.5, 0.75, 0.95)]
+    bots = [edge_at(f, False) for f in (0.03, 0.2, 0.5, 0.8, 0.97)]
+    if any(v is None for v in tops + bots):
+        return None
+    gaps = _corner_gaps(hole)
+    flat_top = max(tops) - min(tops) <= max(1.0, 0.04 * h) and max(gaps[:2]) <= 1.5
+    sag = bots[2] - (bots[0] + bots[4]) / 2
+    # the bottom sags from the ends to the middle, not only at rounded corners: the quarter points sit
+    # between ends and middle
+    curved = sag >= max(2.0, 0.07 * h) and bots[1] > bots[0] and bots[3] > bots[4] and \
+        min(gaps[2:]) >= 2.0
+    if not (flat_top and curved):
+        return None
+    runs, floors, tops_ink = [], [], []
+    gap_max = max(2, int(round(1.5 * sw)))
+    for x in range(x0 + int(0.3 * w), x0 + int(0.7 * w) + 1):
+        ys = hole[hole[:, 0] == x, 1]
+        if not ys.size:
+            continue
+        y, yb = int(ys.min()) - 1, int(ys.max()) + 1
+        run = 0
+        while y - run >= 0 and ink[y - run, x] > 0:
+            run += 1
+        floor = 0
+        while yb + floor < ink.shape[0] and ink[yb + floor, x] > 0:
+            floor += 1
+        runs.append(run)
+        floors.append(floor)
+        top, white, yy = y - run + 1, 0, y - run
+        while yy >= max(0, y - int(0.8 * h)) and white <= gap_max:  # a lens between the arcs, then ink again
+            if ink[yy, x] > 0:
+                top, white = yy, 0
+            else:
+                white += 1
+            yy -= 1
+        tops_ink.append(y + 1 - top)
+    # the band against the body's own bottom stroke (a task's top and bottom strokes are alike)
+    if not runs or float(np.median(runs)) < 2.2 * max(1.0, float(np.median(floors))):
+        return None
+    return float(np.median(tops_ink))
