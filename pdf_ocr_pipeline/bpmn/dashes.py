@@ -63,9 +63,12 @@ def _near(grid: dict, p: g.Point, r: float) -> list[int]:
 
 
 def _grow(seed: int, ends: dict[int, tuple[g.Point, g.Point]], free: set[int], max_gap: float, bridge: float,
-          lateral: float, min_pieces: int, grid: dict) -> list[int]:
-    chain = [seed]
-    ref = _axis(list(ends[seed]))[1]
+          lateral: float, min_pieces: int, grid: dict, first: int | None = None) -> list[int]:
+    """The run of pieces ``seed`` lies on, grown both ways along its fitted line; ``first``: a neighbour that
+    starts the run with it (the line through both, not the seed's own direction)."""
+    chain = [seed] if first is None else [seed, first]
+    ref = _axis(list(ends[seed]))[1] if first is None else \
+        _axis([q for k in chain for q in ends[k]])[1]
     for side in (1, -1):
         while True:
             pts = [q for k in chain for q in ends[k]]
@@ -92,6 +95,28 @@ def _grow(seed: int, ends: dict[int, tuple[g.Point, g.Point]], free: set[int], m
                 break
             chain.append(best[1])
     return chain
+
+
+#: pieces shorter than this (points) are dots: as long as they are wide, so their own direction is noise
+_DOT = 1.6
+
+
+def _dot_run(seed: int, ends: dict[int, tuple[g.Point, g.Point]], free: set[int], max_gap: float, bridge: float,
+             lateral: float, min_pieces: int, grid: dict) -> list[int] | None:
+    """A run grown from a dot along the line to one of its nearest free dots (up to three tried, nearest
+    first): at 150 dpi a dot of a dotted line traces as a one-pixel stroke in any direction, often across
+    its line, so growing along its own direction finds no neighbour."""
+    def mid(k: int) -> g.Point:
+        (ax, ay), (bx, by) = ends[k]
+        return ((ax + bx) / 2, (ay + by) / 2)
+    c = mid(seed)
+    near = sorted((g.dist(c, mid(j)), j) for j in _near(grid, c, max_gap + 8.0)
+                  if j != seed and j in free and g.dist(*ends[j]) < _DOT and 0.3 < g.dist(c, mid(j)) <= max_gap)
+    for _, j in near[:3]:
+        chain = _grow(seed, ends, free, max_gap, bridge, lateral, min_pieces, grid, first=j)
+        if len(chain) >= min_pieces:
+            return chain
+    return None
 
 
 def _line_of(chain: list[int], ends: dict[int, tuple[g.Point, g.Point]]) -> list[g.Point]:
@@ -219,6 +244,8 @@ def join_dashes(prims: list[Prim], extra: list[Prim] = (), *, max_dash: float = 
         if i not in free:
             continue
         chain = _grow(i, ends, free, max_gap, bridge, lateral, min_pieces, grid)
+        if len(chain) < min_pieces and g.dist(*ends[i]) < _DOT:
+            chain = _dot_run(i, ends, free, max_gap, bridge, lateral, min_pieces, grid) or chain
         if len(chain) < min_pieces:
             continue
         free -= set(chain)
@@ -226,7 +253,7 @@ def join_dashes(prims: list[Prim], extra: list[Prim] = (), *, max_dash: float = 
         runs.append(_line_of(chain, ends))
         # dots (pieces about as long as they are wide) make a dotted line, longer pieces a dashed one
         lens = sorted(g.dist(*ends[k]) for k in chain)
-        styles.append("dotted" if lens[len(lens) // 2] < 1.6 else "dashed")
+        styles.append("dotted" if lens[len(lens) // 2] < _DOT else "dashed")
     if not runs:
         return prims[:n_own]
     runs = [_extend(r, prims, taken, max_dash + 2.0) for r in runs]

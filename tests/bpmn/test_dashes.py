@@ -80,3 +80,27 @@ def test_raster_elbow_message_flows_b10():
     # measured 2026-11-27: message flows 0/2 -> 2/2 (two bends each, crossing pool borders); flows F1 0.656 -> 0.786
     assert s.tp["flow:messageFlow"] == 2
     assert s.prf(FLOW_CLASSES)[2] >= 0.75
+
+
+def test_dots_traced_across_their_line_still_join_into_a_dotted_run():
+    """B.1.0's data output association (service task -> store), cut from what ``raster.trace_words`` hands the
+    connector tracing on the page at 150 dpi with bench/bpmn_eval.py's noise (255: the connector ink left
+    once shapes and words are out, 128: faint dots only). Every dot of the horizontal leg traces as a
+    one-pixel stroke *across* the line, so a run grown along the dot's own direction found no neighbour and
+    the leg was lost (pass 7): the association was never produced."""
+    import cv2
+
+    from pdf_ocr_pipeline.bpmn.dashes import specks
+    from pdf_ocr_pipeline.bpmn.raster import _strokes
+    scale = 72 / 150
+    img = cv2.imread(str(FIX / "raster_dotted_association_b10.png"), cv2.IMREAD_GRAYSCALE)
+    rest = ((img > 200) * 255).astype("uint8")
+    mask = ((img > 60) * 255).astype("uint8")
+    out = join_dashes(_strokes(rest, scale, 0), specks(mask, scale))
+    dotted = [p for p in out if p.dash == "dotted"]
+    assert len(dotted) == 1
+    pts = dotted[0].points
+    xs, ys = [x for x, _ in pts], [y for _, y in pts]
+    # the elbow: down from the task (x ~ 8 pt in the crop), then right towards the store (x ~ 88)
+    assert len(pts) == 3 and max(ys) - min(ys) > 18
+    assert abs(min(xs) - 7.8) < 2.0 and max(xs) > 85
