@@ -111,8 +111,21 @@ def dashed_rings(gray: np.ndarray, ink: np.ndarray, scale: float, r_pt: tuple[fl
             continue  # inside a ring kept already (its other ring, or an icon)
         polar = _polar(dark, float(cx), float(cy), 1.9 * float(r))  # dark: ink as 0/1
         found = ring_at(polar, float(r))
-        if found is None or not is_dashed(found[1]):
+        if found is None:
             continue
+        if not is_dashed(found[1]):
+            # Hough is pulled off centre by an icon in the ring (a triangle), and the circle then cuts across
+            # the dashes into a few long arcs: a near miss (part on, several dashes) is judged again from
+            # the centre where the ring is sharpest
+            frac, runs, _ = dash_pattern(found[1])
+            if not (0.35 <= frac <= 0.9 and runs >= 5):
+                continue
+            cx, cy = _recentre(dark, float(cx), float(cy), found[0], reach=6)
+            polar = _polar(dark, cx, cy, 1.9 * float(r))
+            found = ring_at(polar, float(r))
+            if found is None or not is_dashed(found[1]) or \
+                    any(np.hypot(cx - o[0], cy - o[1]) < o[2] for o in out):
+                continue
         cx, cy = _recentre(dark, float(cx), float(cy), found[0])
         polar = _polar(dark, cx, cy, 1.9 * float(r))
         ro = ring_at(polar, float(found[0]), spread=0.1)[0]

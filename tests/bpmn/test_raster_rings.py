@@ -55,3 +55,20 @@ def test_solid_rings_and_plain_boxes_are_not_dashed_rings():
     cv2.rectangle(img, (150, 60), (260, 140), 0, 2)
     ink = np.where(img < 128, 255, 0).astype(np.uint8)
     assert dashed_rings(img, ink, SCALE) == []
+
+
+def test_a_dashed_ring_round_an_icon_is_judged_from_its_own_centre():
+    """B.2.0's non-interrupting escalation boundary event (on "Task 23"), 150 dpi with bench/bpmn_eval.py's
+    noise: left half the grey crop, right half the ink ``dashed_rings`` judges (sure words blanked; the
+    unsure OCR word "Vat" read off the ring left on). Hough's circle is pulled a few pixels towards the
+    triangle, and from there the ring reads as 7 long arcs, not dashes: the event, and the task whose outline
+    it cuts, were lost (pass 7). Judged again from the recentred circle it is a dashed double ring."""
+    from pathlib import Path
+    im = cv2.imread(str(Path(__file__).resolve().parents[1] / "fixtures" / "bpmn" /
+                        "raster_ring_escalation_b20.png"), cv2.IMREAD_GRAYSCALE)
+    gray, ink = im[:, :120], im[:, 120:]
+    rings = dashed_rings(gray, ink, SCALE)
+    assert len(rings) == 1
+    cx, cy, r, ri = rings[0]
+    # the truth: centre (1003, 706) pt = (60, 62) px in the crop, radius 12 pt = 25 px
+    assert abs(cx - 60) <= 2 and abs(cy - 62) <= 2 and 23 <= r <= 27 and ri is not None and ri < r
