@@ -52,7 +52,7 @@ def _chains(lines: list[Prim], gap: float, join: float = 0.6,
                         if pa in blocked or pb in blocked:
                             continue  # three or more ends meet, or an arrow tip: connectors end there
                         d = g.dist(pa, pb)
-                        joined = d < join and a[1] == b[1]
+                        joined = d < join and a[1] == b[1] and not _doubles_back(a[0], a_end, b[0], b_end)
                         if not joined and d < gap and _collinear(a[0], a_end, b[0], b_end):
                             joined = True
                             # the joined chain keeps a broken style from either side (not just from ``a``)
@@ -68,6 +68,32 @@ def _chains(lines: list[Prim], gap: float, join: float = 0.6,
                     if items[j] is None:
                         break
     return [(g.simplify_polyline(it[0]), it[1]) for it in items if it is not None]
+
+
+def _inward(pts: list[g.Point], end: int, reach: float) -> g.Point:
+    """The point ``reach`` along ``pts`` from its end ``end`` (0: first, 1: last), or its other end."""
+    seq = pts[::-1] if end else pts
+    left = reach
+    for i in range(len(seq) - 1):
+        d = g.dist(seq[i], seq[i + 1])
+        if d >= left:
+            t = left / d
+            return (seq[i][0] + t * (seq[i + 1][0] - seq[i][0]), seq[i][1] + t * (seq[i + 1][1] - seq[i][1]))
+        left -= d
+    return seq[-1]
+
+
+def _doubles_back(a: list[g.Point], a_end: int, b: list[g.Point], b_end: int, reach: float = 20.0) -> bool:
+    """The strokes meet at their ends coming along the same straight line from the same side, for ``reach``
+    points and more: two flows merged into one segment, cut apart at the T (``raster_merges``), end together
+    at the shared arrowhead; joined, they would make one stroke that runs down the segment and back up it.
+    One flow's pieces never double back (short bits of an outline beside a flow's end may)."""
+    pa = a[-1] if a_end else a[0]
+    for r in (0.5 * reach, reach):
+        qa, qb = _inward(a, a_end, r), _inward(b, b_end, r)
+        if g.dist(qa, qb) >= 1.5 or g.dist(qa, pa) < 0.9 * r:
+            return False
+    return True
 
 
 def _collinear(a: list[g.Point], a_end: int, b: list[g.Point], b_end: int) -> bool:
