@@ -118,8 +118,29 @@ def inked_words(ink: np.ndarray, words: list[Word], scale: float, keep: np.ndarr
         glyphs = float(((ink[b0:b1, a0:a1] > 0) & ~runs).mean())
         if glyphs < 0.1 and x1 - x0 > 1.5 * med and (runs.mean() > 0.1 or y1 - y0 > 1.8 * med):
             continue
+        if _ring_on_border(w[0], runs):
+            continue
         out.append(w)
     return out
+
+
+#: one-letter "words" OCR reads off a small circle (a message flow's start on an activity's border)
+_ROUND = set("OoОо0")
+
+
+def _ring_on_border(text: str, runs: np.ndarray) -> bool:
+    """A lone round letter on a straight line: one long run leaves its box at the middle of one edge and one
+    at the same place on the opposite edge. That is a message flow's start circle sitting on an activity's
+    border (white-filled over it), read as "O": blanking its box cuts the border open and the activity is
+    lost."""
+    if text.strip() not in _ROUND or min(runs.shape) < 6:
+        return False
+
+    def across(a: np.ndarray, b: np.ndarray) -> bool:
+        n = a.size
+        a, b = a[n // 3:n - n // 3], b[n // 3:n - n // 3]
+        return bool((a & (b | np.roll(b, 1) | np.roll(b, -1))).any())
+    return across(runs[0], runs[-1]) or across(runs[:, 0], runs[:, -1])
 
 
 def blank_words(ink: np.ndarray, words: list[Word], scale: float, extra=(), keep_len: float = 12.0,

@@ -137,3 +137,22 @@ def test_rings_cutting_a_stronger_one_are_text_and_keep_their_words():
     seventeen = OcrWord("17", (2244 * S, 1033 * S, 2263 * S, 1046 * S), 0.51)
     assert ring_words([seventeen], [true, false], ink, S) == []  # the circle through it takes it
     assert ring_words([seventeen], apart([true, false]), ink, S) == [seventeen]
+
+
+def test_a_message_flows_start_circle_read_as_o_on_a_task_border_is_not_a_word():
+    """miwg A.4.1 at 150 dpi with bench/bpmn_eval.py's noise (seed 4): Tesseract reads the small circle where a
+    message flow leaves "Task 5" (white-filled over the task's left border) as "O" (conf 0.89); blanking that
+    box cut the border open and the task was lost with its 3 flows. Ink crop (binarised whole page, faint rules
+    added) from (339.84, 544.8) pt; the words are Tesseract's, shifted into the crop."""
+    from pdf_ocr_pipeline.bpmn.labels import OcrWord
+    from pdf_ocr_pipeline.bpmn.raster_ink import inked_words
+    ink = cv2.imread(str(BPMN_FIXTURES / "raster_ink_message_start_a41.png"), cv2.IMREAD_GRAYSCALE)
+    ink = np.where(ink > 127, 255, 0).astype(np.uint8)
+
+    def at(t, x0, y0, x1, y1, c):
+        return OcrWord(t, (x0 - 339.84, y0 - 544.8, x1 - 339.84, y1 - 544.8), c)
+    o = at("O", 364.32, 575.04, 371.52, 582.24, 0.895)
+    task, five = at("Task", 384.96, 575.04, 405.12, 582.24, 0.938), at("5", 409.92, 575.04, 414.24, 582.24, 0.938)
+    assert [w[0] for w in inked_words(ink, [o, task, five], S)] == ["Task", "5"]
+    # a real "O" in a label (no line through it) stays a word
+    assert [w[0] for w in inked_words(ink, [at("O", 384.96, 575.04, 390.0, 582.24, 0.9), task], S)] == ["O", "Task"]
