@@ -38,7 +38,8 @@ def has_graphics(page: pymupdf.Page) -> bool:
     return len(page.get_cdrawings()) >= MIN_DRAWINGS
 
 
-def pictures_may_hold_diagram(page: pymupdf.Page) -> bool:
+def pictures_may_hold_diagram(page: pymupdf.Page, words: list[tuple[float, float, float, float]] | None = None,
+                              decode: bool = True) -> bool:
     """A cheap look at a page's pictures before the expensive raster search: do they enclose outlines?
 
     The area the page's images cover is rendered in grey at ``GLANCE_DPI``, binarised as the raster search
@@ -46,19 +47,26 @@ def pictures_may_hold_diagram(page: pymupdf.Page) -> bool:
     counted. A diagram's events, tasks and gateways are such holes; a screenshot's flat widgets, a photo or a
     text scan's letters mostly are not. About 10x cheaper than the search itself. Pages with vector drawings
     are not judged here (``find_diagrams`` searches them as before).
+
+    Where it draws the same image, the pictures are decoded by OpenCV rather than MuPDF (``glance.glance_grey``,
+    ``decode``); ``words`` (boxes of the page's words, points) saves reading them from the page for that.
     """
     import cv2
     import numpy as np
 
+    from .glance import glance_grey
     from .raster_ink import binarize
 
     area = pymupdf.Rect()
-    for info in page.get_image_info():  # boxes of the unrotated page: turn them into the displayed frame
+    infos = page.get_image_info()
+    for info in infos:  # boxes of the unrotated page: turn them into the displayed frame
         area |= (pymupdf.Rect(info["bbox"]) * page.rotation_matrix) & page.rect
     if area.is_empty:
         return False
-    pix = page.get_pixmap(dpi=GLANCE_DPI, clip=area, colorspace=pymupdf.csGRAY, alpha=False)
-    gray = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]
+    gray = glance_grey(page, infos, area, GLANCE_DPI, words) if decode else None
+    if gray is None:
+        pix = page.get_pixmap(dpi=GLANCE_DPI, clip=area, colorspace=pymupdf.csGRAY, alpha=False)
+        gray = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]
     if min(gray.shape) < 3:
         return False
     contours, hierarchy = cv2.findContours(binarize(gray), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
@@ -102,7 +110,8 @@ def page_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | None:
     words = [Block(**b) for b in row.get("blocks") or ()]
     if looks_like_prose(words, page.rect.width):
         return None
-    if len(page.get_cdrawings()) < MIN_DRAWINGS and not pictures_may_hold_diagram(page):
+    if len(page.get_cdrawings()) < MIN_DRAWINGS and \
+            not pictures_may_hold_diagram(page, [(w.x0, w.y0, w.x1, w.y1) for w in words] if words else None):
         return None
     png = row.get("png") if row.get("dpi") == RASTER_DPI else None
     return extract_diagram(page, row["page_no"], png=png, dpi=RASTER_DPI, words=words or None)

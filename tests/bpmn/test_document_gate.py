@@ -75,3 +75,96 @@ def test_a_scan_rendered_at_the_ocr_resolution_is_searched_at_the_raster_one():
     row.update(png=doc[0].get_pixmap(dpi=200).tobytes("png"), dpi=200.0)
     [diagram] = find_diagrams(path, [row])
     assert diagram.method == "raster" and len(diagram.shapes) >= 8
+
+
+def _flate_png_picture_page(img, words_over_it: bool = False) -> pymupdf.Document:
+    """A text page with ``img`` (cv2 order, 3 or 4 channels) pasted as a word processor stores a PNG: its data
+    passed through as Flate with PNG predictors, the alpha channel as an /SMask; a caption above and under it."""
+    import cv2
+
+    def xobject(doc, pixels) -> int:
+        png = cv2.imencode(".png", pixels)[1].tobytes()
+        data, i = b"", 8
+        while i < len(png):
+            n = int.from_bytes(png[i:i + 4], "big")
+            data += png[i + 8:i + 8 + n] if png[i + 4:i + 8] == b"IDAT" else b""
+            i += 12 + n
+        colors = 1 if pixels.ndim == 2 else 3
+        xref = doc.get_new_xref()
+        doc.update_object(xref, "<<>>")
+        doc.update_stream(xref, data, new=True, compress=0)
+        for key, value in (("Type", "/XObject"), ("Subtype", "/Image"), ("Width", str(pixels.shape[1])),
+                           ("Height", str(pixels.shape[0])), ("BitsPerComponent", "8"), ("Filter", "/FlateDecode"),
+                           ("ColorSpace", "/DeviceGray" if colors == 1 else "/DeviceRGB"),
+                           ("DecodeParms", f"<</Predictor 15/Colors {colors}/Columns {pixels.shape[1]}>>")):
+            doc.xref_set_key(xref, key, value)
+        return xref
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 440), "The process is shown in figure 1.", fontsize=12)
+    box = pymupdf.Rect(72, 470, 523, 470 + 451 * img.shape[0] / img.shape[1])
+    xref = xobject(doc, img[:, :, :3].copy())
+    if img.shape[2] == 4:
+        doc.xref_set_key(xref, "SMask", f"{xobject(doc, img[:, :, 3].copy())} 0 R")
+    page.insert_image(box, xref=xref)
+    page.insert_text((72, box.y1 + 20), "Figure 1: the process", fontsize=12)
+    if words_over_it:
+        page.insert_text((box.x0 + 20, box.y0 + 20), "a word on the picture", fontsize=12)
+    return pymupdf.open("pdf", doc.tobytes())
+
+
+@pytest.mark.parametrize("alpha", [False, True])
+def test_a_diagram_pasted_as_flate_png_is_looked_at_from_its_own_data(alpha: bool):
+    """Pictures stored as Flate with PNG predictors are decoded by OpenCV for the look, not rendered by MuPDF:
+    the verdict is MuPDF's (``bench/glance_check.py`` compares them on all the test sets)."""
+    import numpy as np
+
+    from pdf_ocr_pipeline.bpmn.glance import glance_grey
+
+    src = pymupdf.open(FIXTURES / "A.1.0.pdf")[0]
+    pix = src.get_pixmap(dpi=150)
+    img = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width, 3)[:, :, ::-1]
+    if alpha:  # a transparent background
+        img = np.dstack([img, np.where(img.min(axis=2) >= 250, 0, 255).astype(np.uint8)])
+    page = _flate_png_picture_page(img)[0]
+    info = page.get_image_info()
+    area = pymupdf.Rect(info[0]["bbox"])
+    grey = glance_grey(page, info, area, 75)
+    assert grey is not None
+    rendered = page.get_pixmap(dpi=75, clip=area, colorspace=pymupdf.csGRAY, alpha=False)
+    assert grey.shape == (rendered.height, rendered.width)
+    mupdf = np.frombuffer(rendered.samples, np.uint8).reshape(rendered.height, rendered.width)
+    assert np.abs(grey.astype(int) - mupdf).mean() < 2
+    assert pictures_may_hold_diagram(page) and pictures_may_hold_diagram(page, decode=False)
+
+
+def test_the_screenshots_of_a_report_are_looked_at_from_their_own_data():
+    from pdf_ocr_pipeline.bpmn.glance import glance_grey
+
+    for page in pymupdf.open(FIXTURES / "ru_report_p14_18.pdf"):
+        info = page.get_image_info()
+        area = pymupdf.Rect()
+        for i in info:
+            area |= pymupdf.Rect(i["bbox"])
+        assert glance_grey(page, info, area, 75) is not None
+        assert not pictures_may_hold_diagram(page)
+
+
+def test_pictures_under_text_or_on_turned_pages_are_rendered_by_mupdf(diagram_as_picture: Path):
+    """Text on a picture, a turned page, a picture MuPDF must decode itself (here: stored uncompressed): the
+    look renders the area as before."""
+    import numpy as np
+
+    from pdf_ocr_pipeline.bpmn.glance import glance_grey
+
+    src = pymupdf.open(FIXTURES / "A.1.0.pdf")[0]
+    pix = src.get_pixmap(dpi=150)
+    img = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width, 3)[:, :, ::-1]
+    covered = _flate_png_picture_page(img, words_over_it=True)[0]
+    turned = _flate_png_picture_page(img)
+    turned[0].set_rotation(90)
+    for page in (covered, turned[0], pymupdf.open(diagram_as_picture)[0]):
+        info = page.get_image_info()
+        assert glance_grey(page, info, pymupdf.Rect(info[0]["bbox"]) * page.rotation_matrix, 75) is None
+        assert pictures_may_hold_diagram(page)
