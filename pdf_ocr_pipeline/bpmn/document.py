@@ -31,15 +31,8 @@ MIN_GLANCE_OUTLINES = 2
 MIN_OUTLINE_PT = 9.0
 
 
-def has_graphics(page: pymupdf.Page) -> bool:
-    """Whether a page holds anything a diagram could be drawn with: an image, or enough vector drawings."""
-    if page.get_images(full=False):
-        return True
-    return len(page.get_cdrawings()) >= MIN_DRAWINGS
-
-
 def pictures_may_hold_diagram(page: pymupdf.Page, words: list[tuple[float, float, float, float]] | None = None,
-                              decode: bool = True) -> bool:
+                              decode: bool = True, drawings: list[dict] | None = None) -> bool:
     """A cheap look at a page's pictures before the expensive raster search: do they enclose outlines?
 
     The area the page's images cover is rendered in grey at ``GLANCE_DPI``, binarised as the raster search
@@ -49,7 +42,8 @@ def pictures_may_hold_diagram(page: pymupdf.Page, words: list[tuple[float, float
     are not judged here (``find_diagrams`` searches them as before).
 
     Where it draws the same image, the pictures are decoded by OpenCV rather than MuPDF (``glance.glance_grey``,
-    ``decode``); ``words`` (boxes of the page's words, points) saves reading them from the page for that.
+    ``decode``); ``words`` (boxes of the page's words, points) and ``drawings`` (``get_cdrawings()``) save
+    reading them from the page again for that.
     """
     import cv2
     import numpy as np
@@ -63,7 +57,7 @@ def pictures_may_hold_diagram(page: pymupdf.Page, words: list[tuple[float, float
         area |= (pymupdf.Rect(info["bbox"]) * page.rotation_matrix) & page.rect
     if area.is_empty:
         return False
-    gray = glance_grey(page, infos, area, GLANCE_DPI, words) if decode else None
+    gray = glance_grey(page, infos, area, GLANCE_DPI, words, drawings) if decode else None
     if gray is None:
         pix = page.get_pixmap(dpi=GLANCE_DPI, clip=area, colorspace=pymupdf.csGRAY, alpha=False)
         gray = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]
@@ -105,13 +99,19 @@ def page_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | None:
     without closed outlines (``pictures_may_hold_diagram``) are not searched: the raster search is expensive and
     finds nothing there.
     """
-    if not has_graphics(page):
+    # a diagram needs graphics: a raster image (scan, picture) or enough vector drawings; the drawings are
+    # read once, and only where pictures do not already answer that
+    has_pictures = bool(page.get_images(full=False))
+    drawings = None if has_pictures else page.get_cdrawings()
+    if not has_pictures and len(drawings) < MIN_DRAWINGS:
         return None
     words = [Block(**b) for b in row.get("blocks") or ()]
     if looks_like_prose(words, page.rect.width):
         return None
-    if len(page.get_cdrawings()) < MIN_DRAWINGS and \
-            not pictures_may_hold_diagram(page, [(w.x0, w.y0, w.x1, w.y1) for w in words] if words else None):
+    if drawings is None:
+        drawings = page.get_cdrawings()
+    word_boxes = [(w.x0, w.y0, w.x1, w.y1) for w in words] if words else None
+    if len(drawings) < MIN_DRAWINGS and not pictures_may_hold_diagram(page, word_boxes, drawings=drawings):
         return None
     png = row.get("png") if row.get("dpi") == RASTER_DPI else None
     return extract_diagram(page, row["page_no"], png=png, dpi=RASTER_DPI, words=words or None)

@@ -86,10 +86,8 @@ def _flate_png(doc: pymupdf.Document, xref: int, grey_only: bool) -> np.ndarray 
         if len(raw) < w * h:
             return None
         grey = np.frombuffer(raw, np.uint8, w * h).reshape(h, w)
-        if pred == 2 and (grey[:, 1:].any() or (grey[:, 0] != grey[0, 0]).any()):
+        if pred == 2:  # each byte the difference to its left one, modulo 256
             grey = np.cumsum(grey, axis=1, dtype=np.uint8)
-        elif pred == 2:
-            grey = np.full((h, w), grey[0, 0], np.uint8)
         return grey
     if not 10 <= pred <= 15:
         return None
@@ -106,14 +104,16 @@ def _chunk(tag: bytes, data: bytes) -> bytes:
 
 
 def glance_grey(page: pymupdf.Page, infos: list[dict], area: pymupdf.Rect, dpi: float,
-                words: list[tuple[float, float, float, float]] | None = None) -> np.ndarray | None:
+                words: list[tuple[float, float, float, float]] | None = None,
+                drawings: list[dict] | None = None) -> np.ndarray | None:
     """The grey image of ``area`` at ``dpi`` as MuPDF renders it, the pictures drawn from their own data, or
     ``None`` (render it with MuPDF instead).
 
     The rest of the area (text and drawings between and beside the pictures, which move the look's Otsu
     threshold) is rendered by MuPDF in strips that miss the pictures' pixels, so MuPDF decodes none of them.
-    ``words``: boxes of the page's words (points), or ``None`` to read them from the page; a word or a vector
-    drawing on a picture sends the page to MuPDF (it would be drawn over or under the picture).
+    ``words``: boxes of the page's words (points), ``drawings``: its ``get_cdrawings()``, or ``None`` to read
+    either from the page; a word or a vector drawing on a picture sends the page to MuPDF (it would be drawn over
+    or under the picture).
     """
     import cv2
 
@@ -145,7 +145,9 @@ def glance_grey(page: pymupdf.Page, infos: list[dict], area: pymupdf.Rect, dpi: 
                 return None
     if words is None:
         words = [w[:4] for w in page.get_text("words", clip=area)]
-    others = [pymupdf.Rect(d["rect"]) for d in page.get_cdrawings()] + [pymupdf.Rect(w) for w in words]
+    if drawings is None:
+        drawings = page.get_cdrawings()
+    others = [pymupdf.Rect(d["rect"]) for d in drawings] + [pymupdf.Rect(w) for w in words]
     if any(o.intersects(r) for o in others for r, _ in boxes):
         return None
     k = dpi / 72

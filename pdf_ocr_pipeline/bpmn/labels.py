@@ -11,7 +11,7 @@ Word = tuple[str, g.Box]
 
 
 class OcrWord(tuple):
-    """A ``(text, box)`` word that also carries the OCR engine's confidence (0-100, ``conf``; ``None``: not
+    """A ``(text, box)`` word that also carries the OCR engine's confidence (0-1, ``conf``; ``None``: not
     given). It unpacks and compares as the plain pair; code that rebuilds a word keeps it with ``with_text``."""
 
     conf: float | None

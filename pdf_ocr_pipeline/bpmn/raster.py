@@ -90,13 +90,13 @@ def trace_words(png: bytes | np.ndarray, words: list[Word], scale: float) -> tup
     words = inked_words(ink, words, scale, runs)  # OCR's "words" read off outlines and lines are not blanked
     from pdf_ocr_pipeline.bpmn.labels import word_conf
     from pdf_ocr_pipeline.bpmn.raster_rings import apart, dashed_rings, ring_words, seal
-    sure = [w for w in words if word_conf(w) is None or word_conf(w) >= RING_WORD_CONF]
-    if len(sure) < len(words):
+    if any((c := word_conf(w)) is not None and c < RING_WORD_CONF for w in words):
         # unsure OCR words on a dashed ring (its arcs, its icon) are drawing: the rings are found with only
         # the sure words blanked (text is no ring), and unsure ones longer than an event is wide (4 word
         # heights): a label read poorly beside a ring pulls the circle off it
         hs = sorted(g.height(w[1]) for w in words)
-        sure = sure + [w for w in words if w not in sure and g.width(w[1]) > 4 * hs[len(hs) // 2]]
+        sure = [w for w in words if (c := word_conf(w)) is None or c >= RING_WORD_CONF
+                or g.width(w[1]) > 4 * hs[len(hs) // 2]]
         sure_ink = ink.copy()
         blank_words(sure_ink, sure, scale, keep=runs)
         words = ring_words(words, apart(dashed_rings(gray, sure_ink, scale)), ink, scale, RING_WORD_CONF)
