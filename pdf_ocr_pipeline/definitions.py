@@ -35,7 +35,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 max_pages=settings.max_pages, page_timeout_s=settings.page_timeout_s,
                 languages=settings.languages, tessdata_dir=settings.tessdata_dir, workers=settings.workers,
                 model=settings.model, transport=settings.vllm_transport, server_urls=list(settings.vllm_urls),
-                concurrency=settings.vllm_concurrency,
+                concurrency=settings.vllm_concurrency, prep_workers=settings.vllm_prep_workers,
             ),
         },
     )

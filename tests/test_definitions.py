@@ -39,6 +39,13 @@ def test_settings_come_from_the_environment_only_when_asked():
     assert Settings.from_env({}).engine == "tesseract"
 
 
+def test_the_gpu_engine_options_reach_the_engine_from_the_environment():
+    settings = Settings.from_env({"PDF_OCR_ENGINE": "deepseek-vllm", "PDF_OCR_VLLM_PREP_WORKERS": "8",
+                                  "PDF_OCR_VLLM_CONCURRENCY": "64"})
+    options = build_definitions(settings).resources["ocr_engine"].engine_options()
+    assert options["prep_workers"] == 8 and options["concurrency"] == 64
+
+
 def test_the_instance_config_we_ship_is_valid(tmp_path: Path):
     import shutil
 

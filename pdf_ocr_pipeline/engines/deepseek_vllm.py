@@ -142,6 +142,18 @@ def build_llm(options: DeepSeekVllmOptions, **llm_kwargs):
                max_model_len=options.max_model_len, load_format=options.load_format, **llm_kwargs)
 
 
+#: Image preparation runs at this lower CPU priority: on a host that also runs vLLM, its engine and API processes
+#: feed the GPU and must not wait for a core behind page preparation (the pages are prepared well ahead anyway).
+PREP_WORKER_NICENESS = 10
+
+
+def _yield_cpu_to_engine() -> None:
+    try:
+        os.nice(PREP_WORKER_NICENESS)
+    except (AttributeError, OSError):  # no os.nice (Windows) or not allowed: run at normal priority
+        pass
+
+
 class DeepSeekVllmEngine:
     """DeepSeek-OCR through vLLM. ``ocr_pages`` batches: up to ``concurrency`` pages per server (or in-process)
     are in flight, pages of every caller's documents share the GPU batch. One ``ocr_pages`` at a time per
@@ -180,7 +192,8 @@ class DeepSeekVllmEngine:
                                              http_transport=http_transport)
             self.transport.health()
             self._encoding = o.image_encoding
-        self._prep: Executor = (ProcessPoolExecutor(o.prep_workers, mp_context=mp.get_context("spawn"))
+        self._prep: Executor = (ProcessPoolExecutor(o.prep_workers, mp_context=mp.get_context("spawn"),
+                                                    initializer=_yield_cpu_to_engine)
                                 if o.prep_workers else ThreadPoolExecutor(2, thread_name_prefix="image-prep"))
 
     def health(self) -> dict[str, str]:

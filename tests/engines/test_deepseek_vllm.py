@@ -206,6 +206,19 @@ def test_image_preparation_runs_in_worker_processes(pages):
     assert engine.run_metrics()["prep_s"] > 0
 
 
+def test_image_preparation_yields_the_cpu_to_vllm():
+    """Found on a two-GPU host: preparation workers at normal priority slowed vLLM's own processes."""
+    import os
+
+    from pdf_ocr_pipeline.engines.deepseek_vllm import PREP_WORKER_NICENESS
+
+    engine = DeepSeekVllmEngine(DeepSeekVllmOptions(transport="in-process", prep_workers=1),
+                                llm=FakeLLM(lambda prompt, params: (DOC, "stop")), sampling_factory=lambda s: s)
+    worker_niceness = engine._prep.submit(os.nice, 0).result()
+    engine.close()
+    assert worker_niceness == min(19, os.nice(0) + PREP_WORKER_NICENESS)
+
+
 def test_a_caller_that_stops_early_aborts_the_pages_still_on_the_gpu(pages):
     aborted = []
     engine, llm = in_process(lambda prompt, params: (DOC, "stop"))
