@@ -414,6 +414,8 @@ def phase_server(args) -> dict:
             time.sleep(1)
 
     try:
+        if args.data_parallel > 1:  # one server, vLLM's own data parallelism over the GPUs
+            return _data_parallel_server(args, res, procs, log_dir, wait_ready, t0)
         # servers sharing a GPU start one after another (each sizes its KV cache from the free memory)
         for j in range(k):
             started = []
@@ -466,6 +468,42 @@ def phase_server(args) -> dict:
     return res
 
 
+def _data_parallel_server(args, res, procs, log_dir, wait_ready, t0) -> dict:
+    """One ``pdf-ocr serve`` over ``--data-parallel`` GPUs (vLLM's internal load balancing), one URL."""
+    from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, DeepSeekVllmOptions
+    from pdf_ocr_pipeline.engines.vllm_server import ServeOptions, serve_command, serve_env
+
+    dp = args.data_parallel
+    res["phase"] = f"server-{args.resolution}-dp{dp}"
+    so = ServeOptions(model=args.model, served_model_name="deepseek-ocr", port=8100, load_format="dummy",
+                      resolution=args.resolution, max_num_seqs=args.concurrency, gpu_memory_utilization=0.895,
+                      api_server_count=args.api_servers, ngram_impl=args.ngram_impl,
+                      extra_args=("--data-parallel-size", str(dp)))
+    env = serve_env(so) | {"CUDA_VISIBLE_DEVICES": ",".join(map(str, range(dp)))}
+    procs.append(subprocess.Popen(serve_command(so), env=env, stdout=open(log_dir / "server-dp.log", "w"),
+                                  stderr=subprocess.STDOUT, start_new_session=True))
+    wait_ready("http://127.0.0.1:8100")
+    res["load_s"] = round(time.perf_counter() - t0, 1)
+    n = args.engine_pages * dp
+    pages = page_images(n)
+    opts = DeepSeekVllmOptions(model=args.model, served_model_name="deepseek-ocr", transport="server",
+                               server_urls=("http://127.0.0.1:8100",), resolution=args.resolution, ignore_eos=True,
+                               max_tokens=1024, max_retries=0, fallback="none", concurrency=args.concurrency * dp,
+                               prep_workers=args.prep_workers)
+    eng = DeepSeekVllmEngine(opts)
+    list(eng.ocr_pages(pages[:8 * dp]))
+    t = time.perf_counter()
+    out = list(eng.ocr_pages(pages))
+    wall = time.perf_counter() - t
+    m = eng.run_metrics()
+    res[f"dp{dp}"] = {"pages": n, "wall_s": round(wall, 2), "pages_per_s": round(n / wall, 2),
+                      "first_page_s": m["first_page_s"], "tokens_out_per_s": round(m["tokens_out"] / wall),
+                      "errors": sum(p.error is not None for p in out),
+                      "first_error": next((p.error for p in out if p.error), None)}
+    eng.close()
+    return res
+
+
 def run_phase(args) -> dict:
     if args.phase == "selftest":
         return phase_selftest(args)
@@ -499,6 +537,7 @@ def main() -> None:
     ap.add_argument("--gpus", type=int, default=1)
     ap.add_argument("--api-servers", type=int, default=4)
     ap.add_argument("--servers-per-gpu", type=int, default=1)
+    ap.add_argument("--data-parallel", type=int, default=1, help="server phase: one server, vLLM's DP over N GPUs")
     ap.add_argument("--server-wait-s", type=float, default=300)
     ap.add_argument("--budget-s", type=float, default=570)
     ap.add_argument("--profile-delay", type=int, default=0, help="engine steps before the profiler starts")
