@@ -29,7 +29,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         executor=build_executor(settings),
         resources={
             "warehouse": WarehouseResource(data_dir=str(settings.data_dir.absolute()),
-                                           inbox_dir=str(settings.inbox_dir.absolute())),
+                                           inbox_dir=str(settings.inbox_dir.absolute()),
+                                           page_workers=settings.page_workers),
             "ocr_engine": OcrEngineResource(
                 engine=settings.engine, pages=settings.pages, dpi=settings.dpi, preview_dpi=settings.preview_dpi, max_pixels=settings.max_pixels,
                 max_pages=settings.max_pages, page_timeout_s=settings.page_timeout_s,

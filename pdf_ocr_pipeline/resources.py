@@ -19,6 +19,8 @@ class WarehouseResource(dg.ConfigurableResource):
 
     data_dir: str = Field("data", description="outputs go to <data_dir>/warehouse/<asset>/<doc>.parquet")
     inbox_dir: str = Field("data/input", description="the folder the sensor watches")
+    page_workers: int = Field(1, ge=1, le=64, description="processes the render and BPMN stages spread a "
+                              "document's pages over (200 pages or more); each adds about 115 MiB")
 
     @property
     def warehouse(self) -> Warehouse:

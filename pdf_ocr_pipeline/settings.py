@@ -40,6 +40,8 @@ class Settings(BaseModel):
                                    "engine; 0: threads of the run's process")
     tessdata_dir: str | None = None
     workers: int = Field(0, ge=0, description="OCR workers; 0 = one per core")
+    page_workers: int = Field(1, ge=1, le=64, description="processes for the render and BPMN stages' pages "
+                              "(documents of 200 pages or more); 1: the run's process, pictures looked at in threads")
     sensor_interval_s: int = Field(15, ge=1)
     min_file_age_s: float = Field(10.0, ge=0, description="a file this old and unchanged is considered complete")
     max_files_per_tick: int = Field(500, ge=1, description="new files a sensor tick takes on; the rest wait")

@@ -46,6 +46,13 @@ def test_the_gpu_engine_options_reach_the_engine_from_the_environment():
     assert options["prep_workers"] == 8 and options["concurrency"] == 64
 
 
+def test_page_workers_are_off_unless_asked_for():
+    """One process by default (flat memory); worker processes for the render and BPMN stages when asked."""
+    assert build_definitions(Settings.from_env({})).resources["warehouse"].page_workers == 1
+    asked = Settings.from_env({"PDF_OCR_PAGE_WORKERS": "2"})
+    assert build_definitions(asked).resources["warehouse"].page_workers == 2
+
+
 def test_the_instance_config_we_ship_is_valid(tmp_path: Path):
     import shutil
 

@@ -6,7 +6,6 @@ from ..deploy_k8s import CPU_STEP_TAGS
 from ..metrics import StageClock, peak_rss_mb, rate
 from ..overlay import page_thumbnail, thumbnail_markdown
 from ..partitions import document_partitions_def
-from ..pdf.pool import PAGE_WORKERS
 from ..resources import WarehouseResource
 from ._errors import pipeline_errors
 
@@ -34,7 +33,7 @@ def bpmn_elements(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             yield {**row, "blocks": text["blocks"]}
 
     def rows():
-        for diagram in find_diagrams(path, pages(), workers=PAGE_WORKERS):
+        for diagram in find_diagrams(path, pages(), workers=warehouse.page_workers):
             stats["diagrams"] += 1
             batch = element_rows(diagram, doc_id)
             stats["elements"] += len(batch)

@@ -6,7 +6,6 @@ from ..deploy_k8s import CPU_STEP_TAGS
 from ..metrics import StageClock, peak_rss_mb, rate
 from ..partitions import document_partitions_def
 from ..engines.router import render_dpi
-from ..pdf.pool import PAGE_WORKERS
 from ..pdf.render import render_document
 from ..resources import OcrEngineResource, WarehouseResource
 from ._errors import pipeline_errors
@@ -42,7 +41,7 @@ def rendered_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     def rows():
         choose_dpi = partial(render_dpi, ocr_engine.pages, ocr_engine.dpi, ocr_engine.preview_dpi)
         for page in render_document(path, dpi=ocr_engine.dpi, max_pixels=ocr_engine.max_pixels,
-                                    choose_dpi=choose_dpi, workers=PAGE_WORKERS):
+                                    choose_dpi=choose_dpi, workers=warehouse.page_workers):
             stats["pages"] += 1
             stats["usable"] += bool(page.text_layer and page.text_layer.usable)
             stats["errors"] += page.error is not None

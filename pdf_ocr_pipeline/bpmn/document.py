@@ -6,14 +6,20 @@ import json
 import os
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pymupdf
 
 from ..engines.base import Block
-from ..pdf.pool import map_pages
+from ..pdf.inspect import PdfPages, open_pdf
+from ..pdf.pool import map_pages, uses_workers
 from . import extract_diagram, to_bpmn_xml
+from .glance import compose, glance_plan
 from .model import BpmnDiagram
 from .rows import looks_like_prose
 
@@ -29,6 +35,10 @@ GLANCE_DPI = 75
 #: leaves a margin for outlines that a coarse look merges or breaks). Screenshots, photos and charts show 0-1.
 MIN_GLANCE_OUTLINES = 2
 MIN_OUTLINE_PT = 9.0
+#: Threads that look at pictures beside the page reading (OpenCV and zlib decode without the GIL) ...
+LOOK_THREADS = min(2, os.cpu_count() or 1)
+#: ... and pages read ahead of the oldest look still running: enough to keep the threads busy, few rows held.
+LOOKS_AHEAD = 8
 
 
 def pictures_may_hold_diagram(page: pymupdf.Page, words: list[tuple[float, float, float, float]] | None = None,
@@ -41,26 +51,44 @@ def pictures_may_hold_diagram(page: pymupdf.Page, words: list[tuple[float, float
     text scan's letters mostly are not. About 10x cheaper than the search itself. Pages with vector drawings
     are not judged here (``find_diagrams`` searches them as before).
 
-    Where it draws the same image, the pictures are decoded by OpenCV rather than MuPDF (``glance.glance_grey``,
+    Where it draws the same image, the pictures are decoded by OpenCV rather than MuPDF (``glance.glance_plan``,
     ``decode``); ``words`` (boxes of the page's words, points) and ``drawings`` (``get_cdrawings()``) save
     reading them from the page again for that.
     """
-    import cv2
-    import numpy as np
+    verdict = picture_look(page, words, decode, drawings)()
+    return verdict if verdict is not None else pictures_may_hold_diagram(page, words, False, drawings)
 
-    from .glance import glance_grey
-    from .raster_ink import binarize
 
+def picture_look(page: pymupdf.Page, words: list[tuple[float, float, float, float]] | None = None,
+                 decode: bool = True, drawings: list[dict] | None = None) -> Callable[[], bool | None]:
+    """``pictures_may_hold_diagram`` in two parts: what needs MuPDF is done now; the rest (decoding and scaling
+    the pictures, counting outlines: OpenCV, which releases the GIL) is returned, to run in any thread. It
+    answers ``None`` where a picture's data turns out broken: ask MuPDF (``decode=False``) then."""
     area = pymupdf.Rect()
     infos = page.get_image_info()
     for info in infos:  # boxes of the unrotated page: turn them into the displayed frame
         area |= (pymupdf.Rect(info["bbox"]) * page.rotation_matrix) & page.rect
     if area.is_empty:
-        return False
-    gray = glance_grey(page, infos, area, GLANCE_DPI, words, drawings) if decode else None
-    if gray is None:
-        pix = page.get_pixmap(dpi=GLANCE_DPI, clip=area, colorspace=pymupdf.csGRAY, alpha=False)
-        gray = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]
+        return lambda: False
+    plan = glance_plan(page, infos, area, GLANCE_DPI, words, drawings) if decode else None
+    if plan is not None:
+        return partial(_look_at_plan, plan)
+    pix = page.get_pixmap(dpi=GLANCE_DPI, clip=area, colorspace=pymupdf.csGRAY, alpha=False)
+    gray = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]
+    return partial(_encloses_outlines, gray)
+
+
+def _look_at_plan(plan) -> bool | None:
+    gray = compose(plan)
+    return _encloses_outlines(gray) if gray is not None else None
+
+
+def _encloses_outlines(gray: np.ndarray) -> bool:
+    """Whether the ink of ``gray`` (a look at ``GLANCE_DPI``) encloses ``MIN_GLANCE_OUTLINES`` flow-node-sized holes."""
+    import cv2
+
+    from .raster_ink import binarize
+
     if min(gray.shape) < 3:
         return False
     contours, hierarchy = cv2.findContours(binarize(gray), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
@@ -83,17 +111,35 @@ def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict],
         pdf_path: the document.
         pages: per page, a dict with ``page_no``, ``png``, ``dpi`` (``rendered_pages``) and ``blocks``
             (``ocr_pages``: the words of the page, from its text layer or OCR), consumed lazily.
-        workers: processes the pages are spread over (``pdf.pool.map_pages``).
+        workers: processes the pages are spread over (``pdf.pool.map_pages``, documents of
+            ``MIN_PAGES_FOR_WORKERS`` pages or more); otherwise this process reads the pages and threads beside
+            it look at their pictures (``page_check``, ``picture_look``).
     Yields:
         One ``BpmnDiagram`` per diagram page, in page order (``page_diagram``).
     """
-    for diagram in map_pages(page_diagram, pdf_path, ((row["page_no"], row) for row in pages), workers):
+    if workers > 1:
+        with open_pdf(pdf_path) as doc:
+            workers = workers if uses_workers(doc.page_count, workers) else 1
+    found = (map_pages(page_diagram, pdf_path, ((row["page_no"], row) for row in pages), workers) if workers > 1
+             else _diagrams_in_process(pdf_path, pages))
+    for diagram in found:
         if diagram is not None:
             yield diagram
 
 
 def page_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | None:
-    """The diagram of one page (``row`` as ``find_diagrams`` takes it), or ``None``.
+    """The diagram of one page (``row`` as ``find_diagrams`` takes it), or ``None``; all in this thread."""
+    check = page_check(page, row)
+    if callable(check):
+        check = check()
+        if check is None:
+            check = pictures_may_hold_diagram(page, _word_boxes(row), decode=False)
+    return search_page(page, row) if check else None
+
+
+def page_check(page: pymupdf.Page, row: dict) -> bool | Callable[[], bool | None]:
+    """Whether the page may hold a diagram: known at once, or the look at its pictures still to run
+    (``picture_look``'s second part, thread-safe).
 
     Pages without graphics, prose pages (most words in long lines), and pages whose only graphics are pictures
     without closed outlines (``pictures_may_hold_diagram``) are not searched: the raster search is expensive and
@@ -104,17 +150,54 @@ def page_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | None:
     has_pictures = bool(page.get_images(full=False))
     drawings = None if has_pictures else page.get_cdrawings()
     if not has_pictures and len(drawings) < MIN_DRAWINGS:
-        return None
-    words = [Block(**b) for b in row.get("blocks") or ()]
+        return False
+    words = _words(row)
     if looks_like_prose(words, page.rect.width):
-        return None
+        return False
     if drawings is None:
         drawings = page.get_cdrawings()
-    word_boxes = [(w.x0, w.y0, w.x1, w.y1) for w in words] if words else None
-    if len(drawings) < MIN_DRAWINGS and not pictures_may_hold_diagram(page, word_boxes, drawings=drawings):
-        return None
+    if len(drawings) >= MIN_DRAWINGS:
+        return True
+    return picture_look(page, _word_boxes(row, words), drawings=drawings)
+
+
+def search_page(page: pymupdf.Page, row: dict) -> BpmnDiagram | None:
+    """The raster or vector search on a page ``page_check`` let through."""
     png = row.get("png") if row.get("dpi") == RASTER_DPI else None
-    return extract_diagram(page, row["page_no"], png=png, dpi=RASTER_DPI, words=words or None)
+    return extract_diagram(page, row["page_no"], png=png, dpi=RASTER_DPI, words=_words(row) or None)
+
+
+def _words(row: dict) -> list[Block]:
+    return [Block(**b) for b in row.get("blocks") or ()]
+
+
+def _word_boxes(row: dict, words: list[Block] | None = None) -> list[tuple[float, float, float, float]] | None:
+    words = _words(row) if words is None else words
+    return [(w.x0, w.y0, w.x1, w.y1) for w in words] if words else None
+
+
+def _diagrams_in_process(pdf_path: str | os.PathLike, pages: Iterable[dict]) -> Iterator[BpmnDiagram | None]:
+    """``page_diagram`` of every page in this process, the looks at pictures in threads while MuPDF (which holds
+    the GIL) reads the next pages; results in page order, at most ``LOOKS_AHEAD`` pages held."""
+    queue: deque[tuple[dict, bool | Future]] = deque()
+    with PdfPages(pdf_path) as doc, ThreadPoolExecutor(LOOK_THREADS, thread_name_prefix="picture-look") as looks:
+
+        def settle() -> BpmnDiagram | None:
+            row, check = queue.popleft()
+            if isinstance(check, Future):
+                check = check.result()
+            page = doc.page(row["page_no"])
+            if check is None:  # a picture's data was broken: MuPDF looks instead
+                check = pictures_may_hold_diagram(page, _word_boxes(row), decode=False)
+            return search_page(page, row) if check else None
+
+        for row in pages:
+            check = page_check(doc.page(row["page_no"]), row)
+            queue.append((row, looks.submit(check) if callable(check) else check))
+            while queue and (len(queue) > LOOKS_AHEAD or not isinstance(queue[0][1], Future) or queue[0][1].done()):
+                yield settle()
+        while queue:
+            yield settle()
 
 
 def model_row(diagram: BpmnDiagram, doc_id: str, xml_path: Path) -> dict:

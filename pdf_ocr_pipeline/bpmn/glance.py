@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 import pymupdf
@@ -48,10 +49,19 @@ def _key(doc: pymupdf.Document, xref: int, key: str) -> tuple[str, str]:
     return doc.xref_get_key(xref, key)
 
 
-def _flate_png(doc: pymupdf.Document, xref: int, grey_only: bool) -> np.ndarray | None:
-    """The picture ``xref`` in grey (uint8, its own pixel size), or ``None`` if it is not a plain Flate picture."""
-    import cv2
+@dataclass(frozen=True)
+class FlatePicture:
+    """A Flate picture's stream as stored (``data``) and how to decode it; read from MuPDF, decoded without it."""
 
+    data: bytes
+    width: int
+    height: int
+    colors: int  # 1 grey, 3 RGB
+    predictor: int  # 1 none, 2 TIFF, 10-15 PNG
+
+
+def _flate_picture(doc: pymupdf.Document, xref: int, grey_only: bool) -> FlatePicture | None:
+    """The picture ``xref``'s stream, or ``None`` if it is not a plain Flate picture this module decodes."""
     if _key(doc, xref, "Filter") != ("name", "/FlateDecode") or _key(doc, xref, "BitsPerComponent")[1] != "8":
         return None
     for k in ("Decode", "Mask", "Matte", "ImageMask", "SMaskInData"):
@@ -77,22 +87,29 @@ def _flate_png(doc: pymupdf.Document, xref: int, grey_only: bool) -> np.ndarray 
     if cols != w or (ncol[0] != "null" and ncol[1] != str(colors)) or (bpc[0] != "null" and bpc[1] != "8") \
             or w < 1 or h < 1:
         return None
-    data = doc.xref_stream_raw(xref)
-    if pred in (1, 2) and colors == 1:  # no predictor, or TIFF's (each byte the difference to its left one)
+    if not (pred in (1, 2) and colors == 1) and not 10 <= pred <= 15:
+        return None
+    return FlatePicture(doc.xref_stream_raw(xref), w, h, colors, pred)
+
+
+def _decode(pic: FlatePicture) -> np.ndarray | None:
+    """``pic`` in grey (uint8, its own pixel size), or ``None`` where its data is broken. No MuPDF: thread-safe."""
+    import cv2
+
+    w, h = pic.width, pic.height
+    if pic.predictor in (1, 2):  # grey: no predictor, or TIFF's
         try:
-            raw = zlib.decompress(data)
+            raw = zlib.decompress(pic.data)
         except zlib.error:
             return None
         if len(raw) < w * h:
             return None
         grey = np.frombuffer(raw, np.uint8, w * h).reshape(h, w)
-        if pred == 2:  # each byte the difference to its left one, modulo 256
+        if pic.predictor == 2:  # each byte the difference to its left one, modulo 256
             grey = np.cumsum(grey, axis=1, dtype=np.uint8)
         return grey
-    if not 10 <= pred <= 15:
-        return None
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0 if colors == 1 else 2, 0, 0, 0)
-    png = b"".join([b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", ihdr), _chunk(b"IDAT", data), _chunk(b"IEND", b"")])
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0 if pic.colors == 1 else 2, 0, 0, 0)
+    png = b"".join([b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", ihdr), _chunk(b"IDAT", pic.data), _chunk(b"IEND", b"")])
     grey = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
     if grey is None or grey.shape != (h, w):
         return None
@@ -103,11 +120,21 @@ def _chunk(tag: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(tag)))
 
 
-def glance_grey(page: pymupdf.Page, infos: list[dict], area: pymupdf.Rect, dpi: float,
+@dataclass(frozen=True)
+class GlancePlan:
+    """What the look's image is made of: pictures to decode and scale into their pixel boxes, and MuPDF's strips
+    of the rest, already rendered. ``compose`` needs no MuPDF."""
+
+    shape: tuple[int, int]  # the canvas, rows and columns
+    pictures: list[tuple[tuple[int, int, int, int], FlatePicture, FlatePicture | None]]  # box, picture, soft mask
+    strips: list[tuple[int, int, np.ndarray]]  # left column, top row, grey pixels
+
+
+def glance_plan(page: pymupdf.Page, infos: list[dict], area: pymupdf.Rect, dpi: float,
                 words: list[tuple[float, float, float, float]] | None = None,
-                drawings: list[dict] | None = None) -> np.ndarray | None:
-    """The grey image of ``area`` at ``dpi`` as MuPDF renders it, the pictures drawn from their own data, or
-    ``None`` (render it with MuPDF instead).
+                drawings: list[dict] | None = None) -> GlancePlan | None:
+    """MuPDF's part of the grey image of ``area`` at ``dpi``: the pictures' streams and the rest rendered, or
+    ``None`` (render the whole area with MuPDF instead). ``compose`` makes the image.
 
     The rest of the area (text and drawings between and beside the pictures, which move the look's Otsu
     threshold) is rendered by MuPDF in strips that miss the pictures' pixels, so MuPDF decodes none of them.
@@ -115,8 +142,6 @@ def glance_grey(page: pymupdf.Page, infos: list[dict], area: pymupdf.Rect, dpi: 
     either from the page; a word or a vector drawing on a picture sends the page to MuPDF (it would be drawn over
     or under the picture).
     """
-    import cv2
-
     if page.rotation or not infos:
         return None
     doc = page.parent
@@ -155,40 +180,67 @@ def glance_grey(page: pymupdf.Page, infos: list[dict], area: pymupdf.Rect, dpi: 
     cx1, cy1 = int(np.ceil(area.x1 * k - 0.001)), int(np.ceil(area.y1 * k - 0.001))
     if cx1 - cx0 < 1 or cy1 - cy0 < 1:
         return None
-    canvas = np.full((cy1 - cy0, cx1 - cx0), 255, np.uint8)
-    held = []  # the pictures' pixel boxes in the canvas
+    shape = (cy1 - cy0, cx1 - cx0)
+    pictures = []
     for r, xref in boxes:
-        grey = _flate_png(doc, xref, grey_only=False)
-        if grey is None:
+        pic = _flate_picture(doc, xref, grey_only=False)
+        if pic is None:
             return None
         smask = _key(doc, xref, "SMask")
         alpha = None
         if smask[0] == "xref":
-            alpha = _flate_png(doc, int(smask[1].split()[0]), grey_only=True)
+            alpha = _flate_picture(doc, int(smask[1].split()[0]), grey_only=True)
             if alpha is None:
                 return None
         x0, y0 = max(int(np.floor(r.x0 * k + 0.001)), cx0) - cx0, max(int(np.floor(r.y0 * k + 0.001)), cy0) - cy0
         x1, y1 = min(int(np.ceil(r.x1 * k - 0.001)), cx1) - cx0, min(int(np.ceil(r.y1 * k - 0.001)), cy1) - cy0
-        if x1 - x0 < 1 or y1 - y0 < 1 or x1 - x0 > grey.shape[1] or y1 - y0 > grey.shape[0]:
+        if x1 - x0 < 1 or y1 - y0 < 1 or x1 - x0 > pic.width or y1 - y0 > pic.height:
             return None  # enlarged pictures: MuPDF's interpolation, not OpenCV's
-        small = cv2.resize(grey, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
-        if alpha is not None:
-            a = cv2.resize(alpha, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA).astype(np.uint16)
-            small = ((small.astype(np.uint16) * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
-        canvas[y0:y1, x0:x1] = small
-        held.append((x0, y0, x1, y1))
+        pictures.append(((x0, y0, x1, y1), pic, alpha))
     # the rest in strips: bands between the pictures' top and bottom rows, in each the runs no picture covers
-    ys = sorted({0, canvas.shape[0], *(b[1] for b in held), *(b[3] for b in held)})
+    held = [box for box, _, _ in pictures]
+    strips = []
+    ys = sorted({0, shape[0], *(b[1] for b in held), *(b[3] for b in held)})
     for ya, yb in zip(ys, ys[1:]):
         cover = sorted((b[0], b[2]) for b in held if b[1] < yb and b[3] > ya)
         x = 0
-        for xa, xb in [*cover, (canvas.shape[1], canvas.shape[1])]:
+        for xa, xb in [*cover, (shape[1], shape[1])]:
             if xa > x:
                 e = 0.01 / k
                 clip = pymupdf.Rect((cx0 + x) / k + e, (cy0 + ya) / k + e, (cx0 + xa) / k - e, (cy0 + yb) / k - e)
                 pix = page.get_pixmap(dpi=dpi, clip=clip, colorspace=pymupdf.csGRAY, alpha=False)
                 if (pix.x, pix.y, pix.width, pix.height) != (cx0 + x, cy0 + ya, xa - x, yb - ya):
                     return None
-                canvas[ya:yb, x:xa] = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]
+                strips.append((x, ya, np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]))
             x = max(x, xb)
+    return GlancePlan(shape, pictures, strips)
+
+
+def compose(plan: GlancePlan) -> np.ndarray | None:
+    """The grey image ``plan`` describes, as MuPDF would render it; ``None`` where a picture's data is broken.
+    No MuPDF: runs in any thread (OpenCV and zlib release the GIL while they decode and scale)."""
+    import cv2
+
+    canvas = np.full(plan.shape, 255, np.uint8)
+    for (x0, y0, x1, y1), pic, alpha_pic in plan.pictures:
+        grey = _decode(pic)
+        alpha = _decode(alpha_pic) if alpha_pic is not None else None
+        if grey is None or (alpha_pic is not None and alpha is None):
+            return None
+        small = cv2.resize(grey, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+        if alpha is not None:
+            a = cv2.resize(alpha, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA).astype(np.uint16)
+            small = ((small.astype(np.uint16) * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
+        canvas[y0:y1, x0:x1] = small
+    for x, y, pixels in plan.strips:
+        canvas[y:y + pixels.shape[0], x:x + pixels.shape[1]] = pixels
     return canvas
+
+
+def glance_grey(page: pymupdf.Page, infos: list[dict], area: pymupdf.Rect, dpi: float,
+                words: list[tuple[float, float, float, float]] | None = None,
+                drawings: list[dict] | None = None) -> np.ndarray | None:
+    """The grey image of ``area`` at ``dpi`` as MuPDF renders it, the pictures drawn from their own data, or
+    ``None`` (render it with MuPDF instead): ``glance_plan`` then ``compose``."""
+    plan = glance_plan(page, infos, area, dpi, words, drawings)
+    return compose(plan) if plan is not None else None

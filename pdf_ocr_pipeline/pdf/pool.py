@@ -16,9 +16,8 @@ from .inspect import PdfPages
 
 T = TypeVar("T")
 
-#: Worker processes for per-page work (MuPDF and OpenCV hold the GIL or run single-threaded: threads would not
-#: help). Each costs about 0.3 s to start and 70-100 MiB, once per stage.
-PAGE_WORKERS = min(2, os.cpu_count() or 1)
+#: Worker processes are asked for by the caller (``PDF_OCR_PAGE_WORKERS``, default 1: none); each costs about
+#: 0.3 s to start and 110-120 MiB, once per stage, and takes MuPDF's work (which holds the GIL) to another core.
 #: Pages a worker has queued or in hand: enough to keep it busy while results are taken in page order.
 PAGES_IN_FLIGHT_PER_WORKER = 4
 #: Shorter documents are read in this process: starting workers would cost more than they save.
@@ -27,8 +26,13 @@ MIN_PAGES_FOR_WORKERS = 200
 _worker_pages: PdfPages | None = None  # the document a worker process reads, opened once by _open
 
 
+def uses_workers(page_count: int, workers: int) -> bool:
+    """Whether ``map_pages`` spreads a document of ``page_count`` pages over ``workers`` processes."""
+    return workers > 1 and page_count >= MIN_PAGES_FOR_WORKERS
+
+
 def map_pages(fn: Callable[[pymupdf.Page, Any], T], path: str | os.PathLike, items: Iterable[tuple[int, Any]],
-              workers: int = PAGE_WORKERS) -> Iterator[T]:
+              workers: int = 1) -> Iterator[T]:
     """``fn(page, arg)`` for every ``(page_no, arg)`` of ``items``, in the order of ``items``.
 
     Args:
@@ -43,7 +47,7 @@ def map_pages(fn: Callable[[pymupdf.Page, Any], T], path: str | os.PathLike, ite
         What ``open_pdf`` raises.
     """
     with PdfPages(path) as doc:
-        if workers <= 1 or doc.page_count < MIN_PAGES_FOR_WORKERS:
+        if not uses_workers(doc.page_count, workers):
             for page_no, arg in items:
                 yield fn(doc.page(page_no), arg)
             return

@@ -168,3 +168,51 @@ def test_pictures_under_text_or_on_turned_pages_are_rendered_by_mupdf(diagram_as
         info = page.get_image_info()
         assert glance_grey(page, info, pymupdf.Rect(info[0]["bbox"]) * page.rotation_matrix, 75) is None
         assert pictures_may_hold_diagram(page)
+
+
+def _a10_pixels():
+    import numpy as np
+
+    pix = pymupdf.open(FIXTURES / "A.1.0.pdf")[0].get_pixmap(dpi=150)
+    return np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width, 3)[:, :, ::-1]
+
+
+def test_the_looks_in_threads_find_what_one_page_after_another_finds(tmp_path: Path):
+    """``find_diagrams`` in one process looks at pictures in threads beside the page reading: same diagrams, in
+    page order, as ``page_diagram`` page by page, on every kind of page the look meets."""
+    from pdf_ocr_pipeline.bpmn.document import page_diagram
+
+    doc = pymupdf.open()
+    doc.insert_pdf(pymupdf.open(FIXTURES / "ru_report_p14_18.pdf"))  # screenshots: looked at, not searched
+    doc.insert_pdf(_flate_png_picture_page(_a10_pixels()))  # a pasted diagram: looked at from its own data
+    doc.insert_pdf(pymupdf.open(FIXTURES / "A.1.0.pdf"))  # vector: searched without a look
+    doc.new_page().insert_text((72, 72), "plain text, no graphics")
+    doc.insert_pdf(pymupdf.open(FIXTURES / "bpmn" / "C.1.1.pdf"))  # a JPEG scan: MuPDF renders the look
+    doc.insert_pdf(pymupdf.open(FIXTURES / "ru_report_p14_18.pdf"))
+    path = tmp_path / "mixed.pdf"
+    doc.save(path)
+    doc = pymupdf.open(path)
+    page_rows = rows(doc)
+    one_by_one = [d for page, row in zip(doc, page_rows) if (d := page_diagram(page, row)) is not None]
+    threaded = list(find_diagrams(path, page_rows))
+    assert [d.page_no for d in threaded] == [d.page_no for d in one_by_one] == [3, 4, 6]
+    assert [(d.method, d.counts()) for d in threaded] == [(d.method, d.counts()) for d in one_by_one]
+
+
+def test_a_picture_with_broken_data_is_looked_at_by_mupdf(tmp_path: Path):
+    """The OpenCV look cannot decode a damaged stream: it says so (``None``) and MuPDF's look decides, in the
+    threads as page by page."""
+    from pdf_ocr_pipeline.bpmn.document import picture_look
+
+    doc = _flate_png_picture_page(_a10_pixels())
+    [(xref, *_)] = doc[0].get_images(full=True)
+    keys = {k: doc.xref_get_key(xref, k)[1] for k in ("Filter", "DecodeParms")}
+    doc.update_stream(xref, b"\x78\x9c" + b"\x00" * 64, compress=0)  # a zlib header, then garbage
+    for k, v in keys.items():
+        doc.xref_set_key(xref, k, v)
+    path = tmp_path / "broken.pdf"
+    doc.save(path)
+    page = pymupdf.open(path)[0]
+    assert picture_look(page)() is None
+    assert pictures_may_hold_diagram(page) == pictures_may_hold_diagram(page, decode=False)
+    assert list(find_diagrams(path, rows(pymupdf.open(path)))) == []
