@@ -47,8 +47,9 @@ class Settings(BaseModel):
     max_files_per_tick: int = Field(500, ge=1, description="new files a sensor tick takes on; the rest wait")
     catchup_cron: str = "0 * * * *"
     max_fallback_rate: float = Field(0.05, ge=0, le=1)
-    executor: ExecutorName = Field("multiprocess", description="Dagster's executor: multiprocess (its default), "
-                                   "in_process, or k8s (one Kubernetes Job per step; the k8s extra)")
+    executor: ExecutorName = Field("in_process", description="Dagster's executor: in_process (a run's steps in its "
+                                   "own process: they form one chain), multiprocess (a process per step, Dagster's "
+                                   "default), or k8s (one Kubernetes Job per step; the k8s extra)")
     k8s_image: str | None = Field(None, description="k8s executor: the steps' image; unset: the code location's")
     k8s_namespace: str | None = Field(None, description="k8s executor: the steps' namespace; unset: the run launcher's")
 

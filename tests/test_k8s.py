@@ -145,15 +145,15 @@ def test_the_tags_are_what_dagster_k8s_reads():
 def test_the_tags_do_not_change_the_default_executor(tmp_path: Path):
     defs = build_definitions(Settings(data_dir=tmp_path))
     job = defs.resolve_job_def("ocr_documents_job")
-    assert job.executor_def.name == "multi_or_in_process_executor"
-    assert build_definitions(Settings(data_dir=tmp_path, executor="in_process")).resolve_job_def(
-        "ocr_documents_job").executor_def.name == "in_process"
+    assert job.executor_def.name == "in_process"
+    assert build_definitions(Settings(data_dir=tmp_path, executor="multiprocess")).resolve_job_def(
+        "ocr_documents_job").executor_def.name == "multi_or_in_process_executor"
 
 
 def test_settings_pick_the_executor_from_the_environment():
     s = Settings.from_env({"PDF_OCR_EXECUTOR": "k8s", "PDF_OCR_K8S_IMAGE": IMAGE, "PDF_OCR_K8S_NAMESPACE": "ocr"})
     assert (s.executor, s.k8s_image, s.k8s_namespace) == ("k8s", IMAGE, "ocr")
-    assert Settings.from_env({}).executor == "multiprocess"
+    assert Settings.from_env({}).executor == "in_process"
     with pytest.raises(ValueError):
         Settings.from_env({"PDF_OCR_EXECUTOR": "celery"})
 
