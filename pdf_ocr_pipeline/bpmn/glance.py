@@ -45,10 +45,6 @@ def _is_srgb_cal(cs: str) -> bool:
         return False
 
 
-def _key(doc: pymupdf.Document, xref: int, key: str) -> tuple[str, str]:
-    return doc.xref_get_key(xref, key)
-
-
 @dataclass(frozen=True)
 class FlatePicture:
     """A Flate picture's stream as stored (``data``) and how to decode it; read from MuPDF, decoded without it."""
@@ -62,12 +58,15 @@ class FlatePicture:
 
 def _flate_picture(doc: pymupdf.Document, xref: int, grey_only: bool) -> FlatePicture | None:
     """The picture ``xref``'s stream, or ``None`` if it is not a plain Flate picture this module decodes."""
-    if _key(doc, xref, "Filter") != ("name", "/FlateDecode") or _key(doc, xref, "BitsPerComponent")[1] != "8":
+    def key(name: str) -> tuple[str, str]:  # (type, value) of the picture dictionary's entry
+        return doc.xref_get_key(xref, name)
+
+    if key("Filter") != ("name", "/FlateDecode") or key("BitsPerComponent")[1] != "8":
         return None
     for k in ("Decode", "Mask", "Matte", "ImageMask", "SMaskInData"):
-        if _key(doc, xref, k)[0] != "null":
+        if key(k)[0] != "null":
             return None
-    kind, cs = _key(doc, xref, "ColorSpace")
+    kind, cs = key("ColorSpace")
     if kind == "array" and _is_srgb_cal(cs):
         cs = "/CalRGB"
     elif kind != "name":
@@ -76,14 +75,14 @@ def _flate_picture(doc: pymupdf.Document, xref: int, grey_only: bool) -> FlatePi
     if not colors:
         return None
     try:
-        w, h = int(_key(doc, xref, "Width")[1]), int(_key(doc, xref, "Height")[1])
-        parms = _key(doc, xref, "DecodeParms")[0] != "null"
-        pred = int(_key(doc, xref, "DecodeParms/Predictor")[1]) if parms else 1
-        cols = int(_key(doc, xref, "DecodeParms/Columns")[1]) if parms else w
+        w, h = int(key("Width")[1]), int(key("Height")[1])
+        parms = key("DecodeParms")[0] != "null"
+        pred = int(key("DecodeParms/Predictor")[1]) if parms else 1
+        cols = int(key("DecodeParms/Columns")[1]) if parms else w
     except ValueError:
         return None
-    ncol = _key(doc, xref, "DecodeParms/Colors")
-    bpc = _key(doc, xref, "DecodeParms/BitsPerComponent")
+    ncol = key("DecodeParms/Colors")
+    bpc = key("DecodeParms/BitsPerComponent")
     if cols != w or (ncol[0] != "null" and ncol[1] != str(colors)) or (bpc[0] != "null" and bpc[1] != "8") \
             or w < 1 or h < 1:
         return None
@@ -186,7 +185,7 @@ def glance_plan(page: pymupdf.Page, infos: list[dict], area: pymupdf.Rect, dpi: 
         pic = _flate_picture(doc, xref, grey_only=False)
         if pic is None:
             return None
-        smask = _key(doc, xref, "SMask")
+        smask = doc.xref_get_key(xref, "SMask")
         alpha = None
         if smask[0] == "xref":
             alpha = _flate_picture(doc, int(smask[1].split()[0]), grey_only=True)
