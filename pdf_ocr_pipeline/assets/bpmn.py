@@ -1,6 +1,6 @@
 import dagster as dg
 
-from ..bpmn.document import clear_stale_files, find_diagrams, model_row
+from ..bpmn.document import PageFailure, clear_stale_files, find_diagrams, model_row
 from ..bpmn.rows import diagram_from_rows, element_rows
 from ..deploy_k8s import CPU_STEP_TAGS
 from ..metrics import StageClock, peak_rss_mb, rate
@@ -23,6 +23,12 @@ def bpmn_elements(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     store = warehouse.warehouse
     path = store.read("raw_pdfs", doc_id, columns=["path"])["path"][0]
     stats = {"pages": 0, "diagrams": 0, "elements": 0}
+    failed: list[str] = []
+
+    def page_failed(failure: PageFailure) -> None:
+        failed.append(f"page {failure.page_no}: {failure.error}")
+        context.log.warning(f"{doc_id}: the BPMN search failed on page {failure.page_no} ({failure.error}); "
+                            "the other pages go on")
 
     def pages():
         # Both tables are in page order: walk them side by side, one row group at a time (memory stays flat).
@@ -33,7 +39,7 @@ def bpmn_elements(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             yield {**row, "blocks": text["blocks"]}
 
     def rows():
-        for diagram in find_diagrams(path, pages(), workers=warehouse.page_workers):
+        for diagram in find_diagrams(path, pages(), workers=warehouse.page_workers, on_error=page_failed):
             stats["diagrams"] += 1
             batch = element_rows(diagram, doc_id)
             stats["elements"] += len(batch)
@@ -44,7 +50,8 @@ def bpmn_elements(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     return dg.MaterializeResult(metadata={
         "pages": stats["pages"], "diagram_pages": stats["diagrams"], "elements": stats["elements"],
         "seconds": clock.seconds, "pages_per_s": rate(stats["pages"], clock.seconds), "peak_rss_mb": peak_rss_mb(),
-        "engine": "bpmn", "dagster/row_count": stats["elements"],
+        "engine": "bpmn", "dagster/row_count": stats["elements"], "failures": len(failed),
+        **({"failed_pages": dg.MetadataValue.md("\n".join(f"- {f}" for f in failed[:50]))} if failed else {}),
     })
 
 

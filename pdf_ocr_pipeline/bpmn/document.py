@@ -7,6 +7,7 @@ import os
 import tempfile
 import xml.etree.ElementTree as ET
 from collections import deque
+from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -103,8 +104,16 @@ def _encloses_outlines(gray: np.ndarray) -> bool:
     return False
 
 
-def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict],
-                  workers: int = 1) -> Iterator[BpmnDiagram]:
+@dataclass(frozen=True)
+class PageFailure:
+    """A page the search failed on (a damaged page, an image the search cannot handle): the rest go on."""
+
+    page_no: int
+    error: str
+
+
+def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict], workers: int = 1,
+                  on_error: Callable[[PageFailure], None] | None = None) -> Iterator[BpmnDiagram]:
     """The BPMN diagram of every page that holds one, page by page.
 
     Args:
@@ -114,16 +123,22 @@ def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict],
         workers: processes the pages are spread over (``pdf.pool.map_pages``, documents of
             ``MIN_PAGES_FOR_WORKERS`` pages or more); otherwise this process reads the pages and threads beside
             it look at their pictures (``page_check``, ``picture_look``).
+        on_error: told of each page the search fails on, and the other pages go on; None: the first failure
+            raises ``RuntimeError``.
     Yields:
         One ``BpmnDiagram`` per diagram page, in page order (``page_diagram``).
     """
     if workers > 1:
         with open_pdf(pdf_path) as doc:
             workers = workers if uses_workers(doc.page_count, workers) else 1
-    found = (map_pages(page_diagram, pdf_path, ((row["page_no"], row) for row in pages), workers) if workers > 1
-             else _diagrams_in_process(pdf_path, pages))
+    found = (map_pages(_guarded_page_diagram, pdf_path, ((row["page_no"], row) for row in pages), workers)
+             if workers > 1 else _diagrams_in_process(pdf_path, pages))
     for diagram in found:
-        if diagram is not None:
+        if isinstance(diagram, PageFailure):
+            if on_error is None:
+                raise RuntimeError(f"BPMN search, page {diagram.page_no}: {diagram.error}")
+            on_error(diagram)
+        elif diagram is not None:
             yield diagram
 
 
@@ -135,6 +150,13 @@ def page_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | None:
         if check is None:
             check = pictures_may_hold_diagram(page, _word_boxes(row), decode=False)
     return search_page(page, row) if check else None
+
+
+def _guarded_page_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | PageFailure | None:
+    try:
+        return page_diagram(page, row)
+    except Exception as e:  # noqa: BLE001 - one page must not cost the document its other diagrams
+        return PageFailure(row["page_no"], f"{type(e).__name__}: {e}")
 
 
 def page_check(page: pymupdf.Page, row: dict) -> bool | Callable[[], bool | None]:
@@ -176,23 +198,32 @@ def _word_boxes(row: dict, words: list[Block] | None = None) -> list[tuple[float
     return [(w.x0, w.y0, w.x1, w.y1) for w in words] if words else None
 
 
-def _diagrams_in_process(pdf_path: str | os.PathLike, pages: Iterable[dict]) -> Iterator[BpmnDiagram | None]:
+def _diagrams_in_process(pdf_path: str | os.PathLike,
+                         pages: Iterable[dict]) -> Iterator[BpmnDiagram | PageFailure | None]:
     """``page_diagram`` of every page in this process, the looks at pictures in threads while MuPDF (which holds
     the GIL) reads the next pages; results in page order, at most ``LOOKS_AHEAD`` pages held."""
-    queue: deque[tuple[dict, bool | Future]] = deque()
+    queue: deque[tuple[dict, bool | Future | PageFailure]] = deque()
     with PdfPages(pdf_path) as doc, ThreadPoolExecutor(LOOK_THREADS, thread_name_prefix="picture-look") as looks:
 
-        def settle() -> BpmnDiagram | None:
+        def settle() -> BpmnDiagram | PageFailure | None:
             row, check = queue.popleft()
-            if isinstance(check, Future):
-                check = check.result()
-            page = doc.page(row["page_no"])
-            if check is None:  # a picture's data was broken: MuPDF looks instead
-                check = pictures_may_hold_diagram(page, _word_boxes(row), decode=False)
-            return search_page(page, row) if check else None
+            if isinstance(check, PageFailure):
+                return check
+            try:
+                if isinstance(check, Future):
+                    check = check.result()
+                page = doc.page(row["page_no"])
+                if check is None:  # a picture's data was broken: MuPDF looks instead
+                    check = pictures_may_hold_diagram(page, _word_boxes(row), decode=False)
+                return search_page(page, row) if check else None
+            except Exception as e:  # noqa: BLE001 - as _guarded_page_diagram
+                return PageFailure(row["page_no"], f"{type(e).__name__}: {e}")
 
         for row in pages:
-            check = page_check(doc.page(row["page_no"]), row)
+            try:
+                check = page_check(doc.page(row["page_no"]), row)
+            except Exception as e:  # noqa: BLE001 - as _guarded_page_diagram
+                check = PageFailure(row["page_no"], f"{type(e).__name__}: {e}")
             queue.append((row, looks.submit(check) if callable(check) else check))
             while queue and (len(queue) > LOOKS_AHEAD or not isinstance(queue[0][1], Future) or queue[0][1].done()):
                 yield settle()

@@ -150,3 +150,34 @@ def test_a_preview_dpi_stores_previews_of_text_layer_pages(tmp_path: Path, inbox
     page = pl.read_parquet(wh / "rendered_pages" / f"{doc_id}.parquet").row(0, named=True)
     assert result.success and page["text_layer_usable"] and page["png"][:4] == b"\x89PNG"
     assert page["dpi"] == pytest.approx(72, abs=0.5)
+
+
+def test_a_page_the_bpmn_search_fails_on_costs_only_that_page(tmp_path: Path, inbox: Path, monkeypatch):
+    """Nothing lost: the search failing on one page (a damaged page, an image it cannot handle) is counted and
+    logged, and the document's other diagrams are still found and written."""
+    import pymupdf
+
+    from pdf_ocr_pipeline.bpmn import document
+
+    doc = pymupdf.open()
+    for _ in range(2):
+        doc.insert_pdf(pymupdf.open(copy_fixture("A.1.0.pdf", tmp_path)))
+    pdf = inbox / "two diagrams.pdf"
+    doc.save(pdf)
+    search = document.search_page
+
+    def fails_on_page_1(page, row):
+        if row["page_no"] == 1:
+            raise ValueError("an image the search cannot handle")
+        return search(page, row)
+
+    monkeypatch.setattr(document, "search_page", fails_on_page_1)
+    doc_id, result, wh = run(tmp_path, pdf, FakeEngineResource())
+    assert result.success
+    assert pl.read_parquet(wh / "bpmn_models" / f"{doc_id}.parquet")["page_no"].to_list() == [2]
+    assert set(pl.read_parquet(wh / "bpmn_elements" / f"{doc_id}.parquet")["page_no"]) == {2}
+    mat = result.asset_materializations_for_node("bpmn_elements")[0]
+    assert mat.metadata["failures"].value == 1
+    assert "page 1: ValueError: an image the search cannot handle" in mat.metadata["failed_pages"].value
+    metrics = pl.read_parquet(wh / "run_metrics" / f"{doc_id}.parquet")
+    assert metrics.filter(pl.col("stage") == "bpmn_elements")["failures"].to_list() == [1]

@@ -216,3 +216,19 @@ def test_a_picture_with_broken_data_is_looked_at_by_mupdf(tmp_path: Path):
     assert picture_look(page)() is None
     assert pictures_may_hold_diagram(page) == pictures_may_hold_diagram(page, decode=False)
     assert list(find_diagrams(path, rows(pymupdf.open(path)))) == []
+
+
+def test_without_an_error_handler_a_failed_page_stops_the_search(monkeypatch):
+    """Callers that give no ``on_error`` (tests, benchmarks) see the first failure as an error, with its page."""
+    from pdf_ocr_pipeline.bpmn import document
+
+    def broken(page, row):
+        raise ValueError("broken")
+
+    monkeypatch.setattr(document, "search_page", broken)
+    path = FIXTURES / "A.1.0.pdf"
+    with pytest.raises(RuntimeError, match="page 1: ValueError: broken"):
+        list(find_diagrams(path, rows(pymupdf.open(path))))
+    failures = []
+    assert list(find_diagrams(path, rows(pymupdf.open(path)), on_error=failures.append)) == []
+    assert failures == [document.PageFailure(1, "ValueError: broken")]
