@@ -111,6 +111,10 @@ class PageFailure:
     page_no: int
     error: str
 
+    @classmethod
+    def of(cls, page_no: int, error: Exception) -> "PageFailure":
+        return cls(page_no, f"{type(error).__name__}: {error}")
+
 
 def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict], workers: int = 1,
                   on_error: Callable[[PageFailure], None] | None = None) -> Iterator[BpmnDiagram]:
@@ -156,7 +160,7 @@ def _guarded_page_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | PageFa
     try:
         return page_diagram(page, row)
     except Exception as e:  # noqa: BLE001 - one page must not cost the document its other diagrams
-        return PageFailure(row["page_no"], f"{type(e).__name__}: {e}")
+        return PageFailure.of(row["page_no"], e)
 
 
 def page_check(page: pymupdf.Page, row: dict) -> bool | Callable[[], bool | None]:
@@ -217,13 +221,13 @@ def _diagrams_in_process(pdf_path: str | os.PathLike,
                     check = pictures_may_hold_diagram(page, _word_boxes(row), decode=False)
                 return search_page(page, row) if check else None
             except Exception as e:  # noqa: BLE001 - as _guarded_page_diagram
-                return PageFailure(row["page_no"], f"{type(e).__name__}: {e}")
+                return PageFailure.of(row["page_no"], e)
 
         for row in pages:
             try:
                 check = page_check(doc.page(row["page_no"]), row)
             except Exception as e:  # noqa: BLE001 - as _guarded_page_diagram
-                check = PageFailure(row["page_no"], f"{type(e).__name__}: {e}")
+                check = PageFailure.of(row["page_no"], e)
             queue.append((row, looks.submit(check) if callable(check) else check))
             while queue and (len(queue) > LOOKS_AHEAD or not isinstance(queue[0][1], Future) or queue[0][1].done()):
                 yield settle()
