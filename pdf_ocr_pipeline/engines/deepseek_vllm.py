@@ -24,6 +24,7 @@ from .base import OcrPage, PageImage
 from .grounding import is_runaway, parse_grounded
 from .image_prep import PreparedImage, prepare
 from .prompts import get_prompt
+from .vllm_plugin import ENV as RESOLUTION_ENV
 from .vllm_plugin import NGRAM_SAMPLER_ENV
 from .vllm_transport import Completion, InProcessTransport, Request, Sampling, ServerTransport
 
@@ -42,6 +43,11 @@ def ngram_env(impl: str) -> dict[str, str]:
     if impl == "sampler":
         return {NGRAM_SAMPLER_ENV: "1", "VLLM_USE_V2_MODEL_RUNNER": "1"}
     return {NGRAM_SAMPLER_ENV: "0"}
+
+
+def plugin_env(resolution: str, ngram_impl: str) -> dict[str, str]:
+    """Environment our vLLM plugin reads in each vLLM process: the resolution mode and the n-gram ban's place."""
+    return {RESOLUTION_ENV: resolution, **ngram_env(ngram_impl)}
 
 
 class DeepSeekVllmOptions(BaseModel):
@@ -128,10 +134,9 @@ def build_llm(options: DeepSeekVllmOptions, **llm_kwargs):
     Call before anything touches CUDA in this process; vLLM forks its engine process from it. ``llm_kwargs`` go to
     ``vllm.LLM`` as they are (benchmarks pass a profiler config).
     """
-    from .vllm_plugin import ENV, register
+    from .vllm_plugin import register
 
-    os.environ[ENV] = options.resolution  # for vLLM processes that load our plugin
-    os.environ.update(ngram_env(options.ngram_impl))
+    os.environ.update(plugin_env(options.resolution, options.ngram_impl))  # for vLLM processes that load our plugin
     register()  # and this process, which prepares the images: what the plugin does in each vLLM process
     from vllm import LLM
 

@@ -19,8 +19,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import MissingDependencyError
-from .deepseek_vllm import NGRAM_PROCESSORS, NgramImpl, ngram_env
-from .vllm_plugin import ENV
+from .deepseek_vllm import NGRAM_PROCESSORS, NgramImpl, plugin_env
 
 
 class ServeOptions(BaseModel):
@@ -70,8 +69,7 @@ def serve_command(options: ServeOptions) -> list[str]:
 def serve_env(options: ServeOptions, base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for the server: resolution and n-gram ban for our vLLM plugin, usage stats off."""
     env = dict(os.environ if base is None else base)
-    env[ENV] = options.resolution
-    env.update(ngram_env(options.ngram_impl))
+    env.update(plugin_env(options.resolution, options.ngram_impl))
     env.setdefault("VLLM_NO_USAGE_STATS", "1")
     return env
 
