@@ -21,7 +21,7 @@ import pymupdf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pdf_ocr_pipeline.bpmn.document import GLANCE_DPI, pictures_may_hold_diagram  # noqa: E402
+from pdf_ocr_pipeline.bpmn.document import GLANCE_DPI, pictures_area, pictures_may_hold_diagram  # noqa: E402
 from pdf_ocr_pipeline.bpmn.glance import glance_grey  # noqa: E402
 
 TESTDATA = ROOT.parent / "shared" / "testdata"
@@ -135,10 +135,8 @@ def main() -> int:
             if not page.get_images():
                 continue
             pages += 1
-            area = pymupdf.Rect()
             infos = page.get_image_info()
-            for info in infos:
-                area |= (pymupdf.Rect(info["bbox"]) * page.rotation_matrix) & page.rect
+            area = pictures_area(page, infos)
             took = not area.is_empty and glance_grey(page, infos, area, GLANCE_DPI) is not None
             cheap += took
             pymupdf.TOOLS.store_shrink(100)

@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pymupdf
 
 from ..engines.base import Block
-from ..pdf.inspect import PdfPages, open_pdf
-from ..pdf.pool import map_pages, uses_workers
+from ..pdf.inspect import PdfPages
+from ..pdf.pool import map_pages
 from . import extract_diagram, to_bpmn_xml
 from .glance import compose, glance_plan
 from .model import BpmnDiagram
@@ -36,6 +37,8 @@ GLANCE_DPI = 75
 #: leaves a margin for outlines that a coarse look merges or breaks). Screenshots, photos and charts show 0-1.
 MIN_GLANCE_OUTLINES = 2
 MIN_OUTLINE_PT = 9.0
+T = TypeVar("T")
+
 #: Threads that look at pictures beside the page reading (OpenCV and zlib decode without the GIL) ...
 LOOK_THREADS = min(2, os.cpu_count() or 1)
 #: ... and pages read ahead of the oldest look still running: enough to keep the threads busy, few rows held.
@@ -65,10 +68,8 @@ def picture_look(page: pymupdf.Page, words: list[tuple[float, float, float, floa
     """``pictures_may_hold_diagram`` in two parts: what needs MuPDF is done now; the rest (decoding and scaling
     the pictures, counting outlines: OpenCV, which releases the GIL) is returned, to run in any thread. It
     answers ``None`` where a picture's data turns out broken: ask MuPDF (``decode=False``) then."""
-    area = pymupdf.Rect()
     infos = page.get_image_info()
-    for info in infos:  # boxes of the unrotated page: turn them into the displayed frame
-        area |= (pymupdf.Rect(info["bbox"]) * page.rotation_matrix) & page.rect
+    area = pictures_area(page, infos)
     if area.is_empty:
         return lambda: False
     plan = glance_plan(page, infos, area, GLANCE_DPI, words, drawings) if decode else None
@@ -77,6 +78,14 @@ def picture_look(page: pymupdf.Page, words: list[tuple[float, float, float, floa
     pix = page.get_pixmap(dpi=GLANCE_DPI, clip=area, colorspace=pymupdf.csGRAY, alpha=False)
     gray = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]
     return partial(_encloses_outlines, gray)
+
+
+def pictures_area(page: pymupdf.Page, infos: list[dict]) -> pymupdf.Rect:
+    """The part of the displayed page its pictures (``page.get_image_info()``) cover, as one rectangle."""
+    area = pymupdf.Rect()
+    for info in infos:  # boxes of the unrotated page: turn them into the displayed frame
+        area |= (pymupdf.Rect(info["bbox"]) * page.rotation_matrix) & page.rect
+    return area
 
 
 def _look_at_plan(plan) -> bool | None:
@@ -132,12 +141,8 @@ def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict], workers: i
     Yields:
         One ``BpmnDiagram`` per diagram page, in page order (``page_diagram``).
     """
-    if workers > 1:
-        with open_pdf(pdf_path) as doc:
-            workers = workers if uses_workers(doc.page_count, workers) else 1
-    found = (map_pages(_guarded_page_diagram, pdf_path, ((row["page_no"], row) for row in pages), workers)
-             if workers > 1 else _diagrams_in_process(pdf_path, pages))
-    for diagram in found:
+    items = ((row["page_no"], row) for row in pages)
+    for diagram in map_pages(_guarded_page_diagram, pdf_path, items, workers, in_process=_diagrams_in_process):
         if isinstance(diagram, PageFailure):
             if on_error is None:
                 raise RuntimeError(f"BPMN search, page {diagram.page_no}: {diagram.error}")
@@ -149,18 +154,26 @@ def find_diagrams(pdf_path: str | os.PathLike, pages: Iterable[dict], workers: i
 def page_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | None:
     """The diagram of one page (``row`` as ``find_diagrams`` takes it), or ``None``; all in this thread."""
     check = page_check(page, row)
-    if callable(check):
-        check = check()
-        if check is None:
-            check = pictures_may_hold_diagram(page, _word_boxes(row), decode=False)
+    return _search_if(page, row, check() if callable(check) else check)
+
+
+def _search_if(page: pymupdf.Page, row: dict, check: bool | None) -> BpmnDiagram | None:
+    """``search_page`` where ``check`` (``page_check``'s answer) lets the page through; ``None``: a picture's
+    data was broken, and MuPDF's look decides."""
+    if check is None:
+        check = pictures_may_hold_diagram(page, _word_boxes(row), decode=False)
     return search_page(page, row) if check else None
 
 
-def _guarded_page_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | PageFailure | None:
+def _guarded(page_no: int, work: Callable[[], T]) -> T | PageFailure:
     try:
-        return page_diagram(page, row)
+        return work()
     except Exception as e:  # noqa: BLE001 - one page must not cost the document its other diagrams
-        return PageFailure.of(row["page_no"], e)
+        return PageFailure.of(page_no, e)
+
+
+def _guarded_page_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | PageFailure | None:
+    return _guarded(row["page_no"], lambda: page_diagram(page, row))
 
 
 def page_check(page: pymupdf.Page, row: dict) -> bool | Callable[[], bool | None]:
@@ -202,32 +215,22 @@ def _word_boxes(row: dict, words: list[Block] | None = None) -> list[tuple[float
     return [(w.x0, w.y0, w.x1, w.y1) for w in words] if words else None
 
 
-def _diagrams_in_process(pdf_path: str | os.PathLike,
-                         pages: Iterable[dict]) -> Iterator[BpmnDiagram | PageFailure | None]:
-    """``page_diagram`` of every page in this process, the looks at pictures in threads while MuPDF (which holds
-    the GIL) reads the next pages; results in page order, at most ``LOOKS_AHEAD`` pages held."""
+def _diagrams_in_process(doc: PdfPages, items: Iterable[tuple[int, dict]]
+                         ) -> Iterator[BpmnDiagram | PageFailure | None]:
+    """``_guarded_page_diagram`` of every page in this process, the looks at pictures in threads while MuPDF
+    (which holds the GIL) reads the next pages; results in page order, at most ``LOOKS_AHEAD`` pages held."""
     queue: deque[tuple[dict, bool | Future | PageFailure]] = deque()
-    with PdfPages(pdf_path) as doc, ThreadPoolExecutor(LOOK_THREADS, thread_name_prefix="picture-look") as looks:
+    with ThreadPoolExecutor(LOOK_THREADS, thread_name_prefix="picture-look") as looks:
 
         def settle() -> BpmnDiagram | PageFailure | None:
             row, check = queue.popleft()
             if isinstance(check, PageFailure):
                 return check
-            try:
-                if isinstance(check, Future):
-                    check = check.result()
-                page = doc.page(row["page_no"])
-                if check is None:  # a picture's data was broken: MuPDF looks instead
-                    check = pictures_may_hold_diagram(page, _word_boxes(row), decode=False)
-                return search_page(page, row) if check else None
-            except Exception as e:  # noqa: BLE001 - as _guarded_page_diagram
-                return PageFailure.of(row["page_no"], e)
+            return _guarded(row["page_no"], lambda: _search_if(
+                doc.page(row["page_no"]), row, check.result() if isinstance(check, Future) else check))
 
-        for row in pages:
-            try:
-                check = page_check(doc.page(row["page_no"]), row)
-            except Exception as e:  # noqa: BLE001 - as _guarded_page_diagram
-                check = PageFailure.of(row["page_no"], e)
+        for page_no, row in items:
+            check = _guarded(page_no, lambda: page_check(doc.page(page_no), row))
             queue.append((row, looks.submit(check) if callable(check) else check))
             while queue and (len(queue) > LOOKS_AHEAD or not isinstance(queue[0][1], Future) or queue[0][1].done()):
                 yield settle()

@@ -26,30 +26,36 @@ MIN_PAGES_FOR_WORKERS = 200
 _worker_pages: PdfPages | None = None  # the document a worker process reads, opened once by _open
 
 
-def uses_workers(page_count: int, workers: int) -> bool:
-    """Whether ``map_pages`` spreads a document of ``page_count`` pages over ``workers`` processes."""
-    return workers > 1 and page_count >= MIN_PAGES_FOR_WORKERS
+Items = Iterable[tuple[int, Any]]
 
 
-def map_pages(fn: Callable[[pymupdf.Page, Any], T], path: str | os.PathLike, items: Iterable[tuple[int, Any]],
-              workers: int = 1) -> Iterator[T]:
+def map_pages(fn: Callable[[pymupdf.Page, Any], T], path: str | os.PathLike,
+              items: Items | Callable[[int], Items], workers: int = 1,
+              in_process: Callable[[PdfPages, Items], Iterator[T]] | None = None) -> Iterator[T]:
     """``fn(page, arg)`` for every ``(page_no, arg)`` of ``items``, in the order of ``items``.
 
     Args:
         fn: a module-level function (it is pickled to the workers); ``page`` is valid only during the call.
         path: the PDF.
-        items: 1-based page numbers with each page's argument (picklable), consumed lazily.
+        items: 1-based page numbers with each page's argument (picklable), consumed lazily; or a function of the
+            document's page count that gives them.
         workers: worker processes; with 1 or fewer, or a document under ``MIN_PAGES_FOR_WORKERS`` pages,
-            every page is done in this process.
+            every page is done in this process ...
+        in_process: ... by ``in_process(doc, items)`` when given (it yields what ``fn`` would), else by ``fn``.
     Yields:
         ``fn``'s results. What ``fn`` raises is raised here, at that page's turn.
     Raises:
         What ``open_pdf`` raises.
     """
     with PdfPages(path) as doc:
-        if not uses_workers(doc.page_count, workers):
-            for page_no, arg in items:
-                yield fn(doc.page(page_no), arg)
+        if callable(items):
+            items = items(doc.page_count)
+        if workers <= 1 or doc.page_count < MIN_PAGES_FOR_WORKERS:
+            if in_process is not None:
+                yield from in_process(doc, items)
+            else:
+                for page_no, arg in items:
+                    yield fn(doc.page(page_no), arg)
             return
     # spawn, not fork: the parent may run threads (Dagster, OCR engines), and MuPDF's state is not fork-safe
     pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_open,

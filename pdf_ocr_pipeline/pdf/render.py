@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pymupdf
 
-from .inspect import TextLayerInfo, open_pdf, text_layer_info
+from .inspect import TextLayerInfo, text_layer_info
 from .pool import map_pages
 
 
@@ -100,10 +100,10 @@ def render_document(path: str | os.PathLike, dpi: float = 200, max_pixels: int =
     Raises:
         InputPdfError, EncryptedPdfError: the file cannot be opened.
     """
-    if pages is None:
-        with open_pdf(path) as doc:
-            pages = range(1, doc.page_count + 1)
-    yield from map_pages(_render, path, ((no, (dpi, max_pixels, choose_dpi)) for no in pages), workers)
+    args = (dpi, max_pixels, choose_dpi)
+    items = ((lambda count: ((no, args) for no in range(1, count + 1))) if pages is None
+             else ((no, args) for no in pages))
+    yield from map_pages(_render, path, items, workers)
 
 
 def _render(page: pymupdf.Page, args: tuple) -> RenderedPage:
