@@ -48,10 +48,15 @@ def _proj(p: g.Point, c: g.Point, u: tuple[float, float]) -> tuple[float, float]
 _CELL = 24.0
 
 
+def _mid(ends: dict[int, tuple[g.Point, g.Point]], k: int) -> g.Point:
+    (ax, ay), (bx, by) = ends[k]
+    return ((ax + bx) / 2, (ay + by) / 2)
+
+
 def _grid(ends: dict[int, tuple[g.Point, g.Point]]) -> dict[tuple[int, int], list[int]]:
     grid: dict[tuple[int, int], list[int]] = {}
-    for k, (a, b) in ends.items():
-        cx, cy = (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
+    for k in ends:
+        cx, cy = _mid(ends, k)
         grid.setdefault((int(cx // _CELL), int(cy // _CELL)), []).append(k)
     return grid
 
@@ -67,8 +72,7 @@ def _grow(seed: int, ends: dict[int, tuple[g.Point, g.Point]], free: set[int], m
     """The run of pieces ``seed`` lies on, grown both ways along its fitted line; ``first``: a neighbour that
     starts the run with it (the line through both, not the seed's own direction)."""
     chain = [seed] if first is None else [seed, first]
-    ref = _axis(list(ends[seed]))[1] if first is None else \
-        _axis([q for k in chain for q in ends[k]])[1]
+    ref = _axis([q for k in chain for q in ends[k]])[1]
     for side in (1, -1):
         while True:
             pts = [q for k in chain for q in ends[k]]
@@ -106,12 +110,9 @@ def _dot_run(seed: int, ends: dict[int, tuple[g.Point, g.Point]], free: set[int]
     """A run grown from a dot along the line to one of its nearest free dots (up to three tried, nearest
     first): at 150 dpi a dot of a dotted line traces as a one-pixel stroke in any direction, often across
     its line, so growing along its own direction finds no neighbour."""
-    def mid(k: int) -> g.Point:
-        (ax, ay), (bx, by) = ends[k]
-        return ((ax + bx) / 2, (ay + by) / 2)
-    c = mid(seed)
-    near = sorted((g.dist(c, mid(j)), j) for j in _near(grid, c, max_gap + 8.0)
-                  if j != seed and j in free and g.dist(*ends[j]) < _DOT and 0.3 < g.dist(c, mid(j)) <= max_gap)
+    c = _mid(ends, seed)
+    near = sorted((g.dist(c, _mid(ends, j)), j) for j in _near(grid, c, max_gap + 8.0)
+                  if j != seed and j in free and g.dist(*ends[j]) < _DOT and 0.3 < g.dist(c, _mid(ends, j)) <= max_gap)
     for _, j in near[:3]:
         chain = _grow(seed, ends, free, max_gap, bridge, lateral, min_pieces, grid, first=j)
         if len(chain) >= min_pieces:

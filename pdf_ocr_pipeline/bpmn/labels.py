@@ -45,6 +45,15 @@ def _vertical(b: g.Box) -> bool:
     return g.height(b) > 1.8 * g.width(b)
 
 
+def _continues(a: list[Word], b: list[Word]) -> bool:
+    """Line ``b`` continues line ``a``: its first word starts within a word height of ``a``'s last word's end,
+    and the two overlap by most of the lower one's height."""
+    last, first = a[-1][1], b[0][1]
+    h = g.height(first)
+    return (-0.5 * h < first[0] - last[2] < 1.2 * h
+            and min(first[3], last[3]) - max(first[1], last[1]) > 0.8 * min(h, g.height(last)))
+
+
 def lines_of(words: list[Word]) -> list[list[Word]]:
     """Group words into text lines (horizontal text left to right; vertical text bottom to top)."""
     lines: list[list[Word]] = []
@@ -65,23 +74,9 @@ def lines_of(words: list[Word]) -> list[list[Word]]:
     # first and its left neighbour began a line of its own ("5 задача", "событие 1 Начальное"): a line that
     # continues another, its first word within the other's last word's height (one inside the other, not
     # two rows a few points apart), is joined to it
-    joined = True
-    while joined:
-        joined = False
-        for a in lines:
-            last = a[-1][1]
-            for b in lines:
-                first = b[0][1]
-                h = g.height(first)
-                if b is a or not -0.5 * h < first[0] - last[2] < 1.2 * h:
-                    continue
-                if min(first[3], last[3]) - max(first[1], last[1]) > 0.8 * min(h, g.height(last)):
-                    a.extend(b)
-                    lines.remove(b)
-                    joined = True
-                    break
-            if joined:
-                break
+    while pair := next(((a, b) for a in lines for b in lines if b is not a and _continues(a, b)), None):
+        pair[0].extend(pair[1])
+        lines.remove(pair[1])
     vert = sorted([w for w in words if _vertical(w[1]) and len(w[0]) > 1], key=lambda w: (w[1][0], -w[1][3]))
     vlines: list[list[Word]] = []
     for w in vert:
@@ -168,14 +163,15 @@ def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
         ws = inside.get(id(s))
         if ws:
             lines = lines_of(ws)
-            if any(_vertical(_box([ln])) and sum(len(w[0]) for w in ln) > 1 for ln in lines):
-                lines.sort(key=lambda ln: (round(_box([ln])[1] / max(2.0, g.height(_box([ln])) * 0.5)), _box([ln])[0]))
+            boxes = {id(ln): _box([ln]) for ln in lines}
+            if any(_vertical(boxes[id(ln)]) and sum(len(w[0]) for w in ln) > 1 for ln in lines):
+                steps = {k: max(2.0, g.height(b) * 0.5) for k, b in boxes.items()}  # each line's own
             else:
                 # rows by top edge in steps of half the median line height: one step for all lines (with each
                 # line's own, OCR's shorter box of x-height words, "задача 5", sorted above a taller line)
-                hs = sorted(g.height(_box([ln])) for ln in lines)
-                unit = max(2.0, hs[len(hs) // 2] * 0.5)
-                lines.sort(key=lambda ln: (round(_box([ln])[1] / unit), _box([ln])[0]))
+                hs = sorted(g.height(b) for b in boxes.values())
+                steps = dict.fromkeys(boxes, max(2.0, hs[len(hs) // 2] * 0.5))
+            lines.sort(key=lambda ln: (round(boxes[id(ln)][1] / steps[id(ln)]), boxes[id(ln)][0]))
             s.label, s.label_box = text_of(lines), _box(lines)
     beside = [s for s in shapes if s.type in BESIDE]
     subs = [s for s in shapes if (s.type == "subProcess" and "collapsed" not in s.markers)

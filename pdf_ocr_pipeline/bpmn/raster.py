@@ -23,18 +23,8 @@ from pdf_ocr_pipeline.bpmn import geometry as g
 from pdf_ocr_pipeline.bpmn.labels import Word
 from pdf_ocr_pipeline.bpmn.model import BpmnDiagram
 from pdf_ocr_pipeline.bpmn.primitives import Prim
-from pdf_ocr_pipeline.bpmn.raster_ink import (binarize, blank_words, cut_border, faint_rules, inked_words,  # noqa: F401
-                                              long_runs, rule_weight)
-from pdf_ocr_pipeline.errors import MissingDependencyError
-
-
-def _cv2():
-    try:
-        import cv2
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise MissingDependencyError("OpenCV is needed for raster diagrams",
-                                     hint="pip install opencv-python-headless") from e
-    return cv2
+from pdf_ocr_pipeline.bpmn.raster_ink import (_cv2, binarize, blank_words, cut_border, faint_rules,  # noqa: F401
+                                              inked_words, long_runs, rule_weight)
 
 
 def text_words(words: list[Word]) -> list[Word]:
@@ -61,23 +51,11 @@ def _stroke_width(ink: np.ndarray, contour: np.ndarray, dist: np.ndarray) -> flo
     return 2 * vals[len(vals) // 2] if vals else 1.0
 
 
-#: OCR words under this confidence (0-1) that lie on a dashed ring are not words (``raster_rings.ring_words``).
-RING_WORD_CONF = 0.7
-
-
-def trace(png: bytes | np.ndarray, words: list[Word], scale: float) -> list[Prim]:
-    """Primitives in points from an image; ``scale`` = points per pixel (72 / dpi)."""
-    return trace_words(png, words, scale)[0]
-
-
-def trace_words(png: bytes | np.ndarray, words: list[Word], scale: float) -> tuple[list[Prim], list[Word]]:
-    """``trace``, and the words whose ink looks like text (``raster_ink.inked_words``): only those are blanked
-    and used for labels."""
+def trace_words(image: np.ndarray, words: list[Word], scale: float) -> tuple[list[Prim], list[Word]]:
+    """Primitives in points from a decoded image (``scale`` = points per pixel, 72 / dpi), and the words whose
+    ink looks like text (``raster_ink.inked_words``): only those are blanked and used for labels."""
     cv2 = _cv2()
-    if isinstance(png, (bytes, bytearray)):
-        gray = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    else:
-        gray = png if png.ndim == 2 else cv2.cvtColor(png, cv2.COLOR_BGR2GRAY)
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     from pdf_ocr_pipeline.bpmn.dashes import faint_dots, join_dashes, specks
     from pdf_ocr_pipeline.bpmn.raster_frames import frame_prims
     ink = binarize(gray)
@@ -88,18 +66,16 @@ def trace_words(png: bytes | np.ndarray, words: list[Word], scale: float) -> tup
     _, rects, boxes = frame_prims(ink, scale, 0)
     runs = long_runs(ink, words, scale)
     words = inked_words(ink, words, scale, runs)  # OCR's "words" read off outlines and lines are not blanked
-    from pdf_ocr_pipeline.bpmn.labels import word_conf
-    from pdf_ocr_pipeline.bpmn.raster_rings import apart, dashed_rings, ring_words, seal
-    if any((c := word_conf(w)) is not None and c < RING_WORD_CONF for w in words):
+    from pdf_ocr_pipeline.bpmn.raster_rings import apart, dashed_rings, ring_words, seal, unsure
+    if any(unsure(w) for w in words):
         # unsure OCR words on a dashed ring (its arcs, its icon) are drawing: the rings are found with only
         # the sure words blanked (text is no ring), and unsure ones longer than an event is wide (4 word
         # heights): a label read poorly beside a ring pulls the circle off it
         hs = sorted(g.height(w[1]) for w in words)
-        sure = [w for w in words if (c := word_conf(w)) is None or c >= RING_WORD_CONF
-                or g.width(w[1]) > 4 * hs[len(hs) // 2]]
+        sure = [w for w in words if not unsure(w) or g.width(w[1]) > 4 * hs[len(hs) // 2]]
         sure_ink = ink.copy()
         blank_words(sure_ink, sure, scale, keep=runs)
-        words = ring_words(words, apart(dashed_rings(gray, sure_ink, scale)), ink, scale, RING_WORD_CONF)
+        words = ring_words(words, apart(dashed_rings(gray, sure_ink, scale)), ink, scale)
     blank_words(ink, words, scale, extra=(faint,), keep=runs)
     from pdf_ocr_pipeline.bpmn.raster_text import unread_text
     ink[unread_text(ink, runs, words, scale) > 0] = 0  # letters the OCR did not read are no drawing
@@ -312,7 +288,7 @@ def _rounded(hole: np.ndarray, scale: float) -> bool:
 
 def _strokes(rest: np.ndarray, scale: float, order: int) -> list[Prim]:
     """Connector strokes: the leftover ink thinned to a skeleton and traced into polylines (bends kept), as
-    open prims. Dashes come out as short pieces; ``dashes.join_dashes`` (called by ``trace``) joins them."""
+    open prims. Dashes come out as short pieces; ``dashes.join_dashes`` (called by ``trace_words``) joins them."""
     from pdf_ocr_pipeline.bpmn.skeleton import simplify, thin, trace_paths
     cv2 = _cv2()
     rest = cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
@@ -347,7 +323,7 @@ def extract_raster(png: bytes | np.ndarray, words: list[Word], *, page_no: int, 
     scale = 72.0 / dpi
     from pdf_ocr_pipeline.bpmn.lookalike import fix_words
     words = fix_words(text_words(words))
-    if isinstance(png, (bytes, bytearray)):  # decoded once, here: trace takes the array as it is
+    if isinstance(png, (bytes, bytearray)):  # decoded once, here: trace_words takes the array as it is
         cv2 = _cv2()
         png = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
     prims, words = trace_words(png, words, scale)

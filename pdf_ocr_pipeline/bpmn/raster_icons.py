@@ -179,12 +179,11 @@ def _marker_square(reg: np.ndarray, scale: float, level: float, mask: np.ndarray
             continue  # touches the border of the region: part of the outline or a flow
         sq = reg[by:by + bh, bx:bx + bw]
         e = max(1, int(round(0.15 * bw)))
-        sides = [sq[:e].max(axis=0).mean(), sq[-e:].max(axis=0).mean(), sq[:, :e].max(axis=1).mean(),
-                 sq[:, -e:].max(axis=1).mean()]
+        profiles = [sq[:e].max(axis=0), sq[-e:].max(axis=0), sq[:, :e].max(axis=1), sq[:, -e:].max(axis=1)]
+        sides = [p.mean() for p in profiles]
         mid_r, mid_c = sq[bh // 2 - 1:bh // 2 + 2, e:-e].max(axis=0), sq[e:-e, bw // 2 - 1:bw // 2 + 2].max(axis=1)
         quads = [sq[int(bh * fy), int(bw * fx)] for fy in (0.3, 0.7) for fx in (0.3, 0.7)]
-        if whole_sides is not None and min(float((v > level).mean()) for v in (
-                sq[:e].max(axis=0), sq[-e:].max(axis=0), sq[:, :e].max(axis=1), sq[:, -e:].max(axis=1))) < whole_sides:
+        if whole_sides is not None and min(float((p > level).mean()) for p in profiles) < whole_sides:
             continue
         if min(sides) > level and mid_r.size and mid_c.size and (mid_r > level).mean() > 0.7 and \
                 (mid_c > level).mean() > 0.7 and max(quads) < level:

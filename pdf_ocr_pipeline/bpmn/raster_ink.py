@@ -1,6 +1,6 @@
 """Ink masks of a page image for the raster path: binarisation, light rules, blanking words, cutting borders.
 
-Pure functions over numpy arrays (OpenCV for the filters). ``raster.trace`` uses them in that order.
+Pure functions over numpy arrays (OpenCV for the filters). ``raster.trace_words`` uses them in that order.
 """
 
 from __future__ import annotations
@@ -11,11 +11,25 @@ import numpy as np
 
 from pdf_ocr_pipeline.bpmn import geometry as g
 from pdf_ocr_pipeline.bpmn.labels import Word
+from pdf_ocr_pipeline.errors import MissingDependencyError
 
 
 def _cv2():
-    import cv2
+    try:
+        import cv2
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise MissingDependencyError("OpenCV is needed for raster diagrams",
+                                     hint="pip install opencv-python-headless") from e
     return cv2
+
+
+def word_px(box: tuple[float, float, float, float], scale: float, shape: tuple[int, ...]
+            ) -> tuple[int, int, int, int]:
+    """A word's box (points) as the pixel box ``(a0, b0, a1, b1)`` that holds its ink, clipped to ``shape``."""
+    x0, y0, x1, y1 = box
+    h, w = shape[:2]
+    return (max(0, int(x0 / scale)), max(0, int(y0 / scale)),
+            min(w, int(math.ceil(x1 / scale)) + 1), min(h, int(math.ceil(y1 / scale)) + 1))
 
 
 def binarize(gray: np.ndarray) -> np.ndarray:
@@ -104,14 +118,12 @@ def inked_words(ink: np.ndarray, words: list[Word], scale: float, keep: np.ndarr
         keep = long_runs(ink, words, scale)
     hs = sorted(g.height(b) for _, b in words)
     med = hs[len(hs) // 2]
-    h_img, w_img = ink.shape
     out = []
     for w in words:
         x0, y0, x1, y1 = w[1]
         if y1 - y0 < 0.45 * med:
             continue
-        a0, b0 = max(0, int(x0 / scale)), max(0, int(y0 / scale))
-        a1, b1 = min(w_img, int(math.ceil(x1 / scale)) + 1), min(h_img, int(math.ceil(y1 / scale)) + 1)
+        a0, b0, a1, b1 = word_px(w[1], scale, ink.shape)
         if a1 <= a0 or b1 <= b0:
             continue
         runs = keep[b0:b1, a0:a1] > 0

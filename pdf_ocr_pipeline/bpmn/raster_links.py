@@ -9,6 +9,8 @@ association where the other end is an activity). The traced direction is kept.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pdf_ocr_pipeline.bpmn.model import SUBPROCESS_TYPES, TASK_TYPES, BpmnDiagram
 
 _DATA = ("dataObjectReference", "dataStoreReference")
@@ -37,5 +39,4 @@ def artifact_links(d: BpmnDiagram) -> BpmnDiagram:
             e = e.with_(type=kind, id=f"{kind[0].upper()}{kind[1:]}_{num}")
             changed = True
         out.append(e)
-    return d if not changed else BpmnDiagram(page_no=d.page_no, width=d.width, height=d.height,
-                                             elements=tuple(out), method=d.method, name=d.name)
+    return replace(d, elements=tuple(out)) if changed else d

@@ -146,26 +146,32 @@ def apart(rings: list[tuple[float, float, int, int | None]]) -> list[tuple[float
     return out
 
 
+#: OCR words under this confidence (0-1) that lie on a dashed ring are not words (``ring_words``).
+RING_WORD_CONF = 0.7
+
+
+def unsure(word) -> bool:
+    """An OCR word read with a confidence under ``RING_WORD_CONF`` (``labels.word_conf``; ``None``: trusted)."""
+    from pdf_ocr_pipeline.bpmn.labels import word_conf
+    return (c := word_conf(word)) is not None and c < RING_WORD_CONF
+
+
 def ring_words(words: list, rings: list[tuple[float, float, int, int | None]], ink: np.ndarray, scale: float,
-               max_conf: float = 0.7, share: float = 0.6) -> list:
+               share: float = 0.6) -> list:
     """The words that are not read off a ring: OCR reads a dashed ring's arcs and the icon in it as a word
     ("Mao'" for an envelope in a dashed boundary event, "x" and "r" for two dashes), with a low confidence;
-    blanking such a box cuts the ring and loses the event and the activity under it. A word whose confidence
-    (``labels.word_conf``; ``None``: trusted) is under ``max_conf`` and whose ink lies ``share`` or more
-    within a ring ``(cx, cy, r, r_inner)`` (pixels, ``dashed_rings`` of the unblanked ink) is dropped."""
-    from pdf_ocr_pipeline.bpmn.labels import word_conf
+    blanking such a box cuts the ring and loses the event and the activity under it. An ``unsure`` word whose
+    ink lies ``share`` or more within a ring ``(cx, cy, r, r_inner)`` (pixels, ``dashed_rings`` of the
+    unblanked ink) is dropped."""
+    from pdf_ocr_pipeline.bpmn.raster_ink import word_px
     if not rings:
         return list(words)
-    h, w = ink.shape
     out = []
     for wd in words:
-        c = word_conf(wd)
-        if c is None or c >= max_conf:
+        if not unsure(wd):
             out.append(wd)
             continue
-        x0, y0, x1, y1 = wd[1]
-        a0, b0 = max(0, int(x0 / scale)), max(0, int(y0 / scale))
-        a1, b1 = min(w, int(np.ceil(x1 / scale)) + 1), min(h, int(np.ceil(y1 / scale)) + 1)
+        a0, b0, a1, b1 = word_px(wd[1], scale, ink.shape)
         yy, xx = np.nonzero(ink[b0:b1, a0:a1])
         if yy.size == 0:
             out.append(wd)

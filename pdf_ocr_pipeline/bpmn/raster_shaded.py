@@ -15,11 +15,7 @@ import numpy as np
 from pdf_ocr_pipeline.bpmn import geometry as g
 from pdf_ocr_pipeline.bpmn.primitives import Prim
 from pdf_ocr_pipeline.bpmn.raster_artifacts import cylinder_dip, data_object_prim, data_store_prim, dog_ear
-
-
-def _cv2():
-    import cv2
-    return cv2
+from pdf_ocr_pipeline.bpmn.raster_ink import _cv2
 
 
 def edge_map(gray: np.ndarray, least: int = 24) -> np.ndarray:
