@@ -129,7 +129,7 @@ def resolve_document(data_dir: Path, name: str) -> str:
     from .inbox import document_key
 
     base = Path(name).name
-    key = document_key(base if base.lower().endswith(".pdf") else base + ".pdf")  # the key ignores ".pdf"
+    key = document_key(base)  # with or without ".pdf": the key leaves it out
     if key in known:
         return key
     raw_dir = data_dir / "warehouse" / "raw_pdfs"

@@ -41,7 +41,7 @@ def install() -> None:
     from vllm.model_executor.models.deepseek_ocr import DeepseekOCRForCausalLM as model_cls
 
     per_page_loop = model_cls._pixel_values_to_embedding
-    if getattr(per_page_loop, "batched", False):
+    if hasattr(per_page_loop, "per_page_loop"):  # installed already: it keeps vLLM's loop
         return
 
     def _pixel_values_to_embedding(self, pixel_values, images_crop, images_spatial_crop):
@@ -49,6 +49,5 @@ def install() -> None:
             return per_page_loop(self, pixel_values, images_crop, images_spatial_crop)
         return encode_global_views(self, pixel_values)
 
-    _pixel_values_to_embedding.batched = True
     _pixel_values_to_embedding.per_page_loop = per_page_loop  # kept for the GPU check in bench/gpu_engine.py
     model_cls._pixel_values_to_embedding = _pixel_values_to_embedding

@@ -24,8 +24,7 @@ from .base import OcrPage, PageImage
 from .grounding import is_runaway, parse_grounded
 from .image_prep import PreparedImage, prepare
 from .prompts import get_prompt
-from .vllm_plugin import ENV as RESOLUTION_ENV
-from .vllm_plugin import NGRAM_SAMPLER_ENV
+from .vllm_plugin import NGRAM_SAMPLER_ENV, RESOLUTION_ENV
 from .vllm_transport import Completion, InProcessTransport, Request, Sampling, ServerTransport
 
 PageKind = Literal["text", "diagram"]

@@ -22,7 +22,7 @@ import os
 from .batched_encoder import BATCHED_ENCODER_ENV
 from .image_prep import BASE  # the view our letterbox makes (image_prep needs only PIL)
 
-ENV = "PDF_OCR_DEEPSEEK_RESOLUTION"
+RESOLUTION_ENV = "PDF_OCR_DEEPSEEK_RESOLUTION"
 NGRAM_SAMPLER_ENV = "PDF_OCR_NGRAM_IN_SAMPLER"  # "1": the n-gram ban in Model Runner V2's sampler (ngram_sampler)
 RESOLUTIONS = ("gundam", "base")
 
@@ -51,7 +51,7 @@ def register() -> None:
     """vLLM general-plugin hook: apply the resolution named in ``PDF_OCR_DEEPSEEK_RESOLUTION``, batch the vision
     encoder (unless ``PDF_OCR_BATCHED_ENCODER=0``) and, with ``PDF_OCR_NGRAM_IN_SAMPLER=1``, install the n-gram
     ban in Model Runner V2's sampler."""
-    mode = os.environ.get(ENV, "").strip().lower()
+    mode = os.environ.get(RESOLUTION_ENV, "").strip().lower()
     if mode:
         apply_resolution(mode)
     if os.environ.get(BATCHED_ENCODER_ENV, "1") != "0":
