@@ -199,20 +199,23 @@ def _noisy_png(page, dpi: int, seed: int) -> bytes:
     return buf.tobytes()
 
 
+#: The miwg-reference vector set: stem -> DI-to-points transform of its .bpmn.
+MIWG_VECTOR = [("A.1.0", (0.75, 0.75, 0, 0)), ("A.2.0", (0.75, 0.75, 0, 0)), ("A.3.0", (0.75, 0.75, 0, 0)),
+               ("A.4.0", (0.75, 0.75, 0, 0)), ("A.4.1", (0.776, 0.778, -78.9, 80.2)), ("B.1.0", (0.75, 0.75, 0, 0)),
+               ("B.2.0", (0.75, 0.75, 0, 0))]
+
+
 def run(testdata: Path, quick: bool = False, raster_words: str = "both",
         ocr_cache: Path | None = None) -> list[tuple[str, Score, int, float]]:
     import pymupdf
     from pdf_ocr_pipeline.bpmn.raster import extract_raster
     from pdf_ocr_pipeline.bpmn.vector import extract_vector
     ref = testdata / "miwg-reference"
-    vec = [("A.1.0", (0.75, 0.75, 0, 0)), ("A.2.0", (0.75, 0.75, 0, 0)), ("A.3.0", (0.75, 0.75, 0, 0)),
-           ("A.4.0", (0.75, 0.75, 0, 0)), ("A.4.1", (0.776, 0.778, -78.9, 80.2)), ("B.1.0", (0.75, 0.75, 0, 0)),
-           ("B.2.0", (0.75, 0.75, 0, 0))]
     results = []
     # 1. vector miwg-reference
     tot, t0, n = Score(), time.time(), 0
     per_file = []
-    for stem, tf in vec:
+    for stem, tf in MIWG_VECTOR:
         page = pymupdf.open(ref / f"{stem}.pdf")[0]
         pred = extract_vector(page, 1, _words(page))
         s = score(pred, parse_bpmn(ref / f"{stem}.bpmn", transform=tf))
@@ -222,7 +225,7 @@ def run(testdata: Path, quick: bool = False, raster_words: str = "both",
     results.append(("miwg-reference vector (A.1.0-B.2.0 p1)", tot, n, time.time() - t0))
     # 2. enterprise-architect renders (single-page ones; the tiled multi-page exports are left out)
     tot, t0, n = Score(), time.time(), 0
-    for stem, _ in vec:
+    for stem, _ in MIWG_VECTOR:
         doc = pymupdf.open(testdata / "miwg-tool-renders/enterprise-architect" / f"{stem}-import.pdf")
         if len(doc) != 1:
             continue
@@ -251,11 +254,11 @@ def run(testdata: Path, quick: bool = False, raster_words: str = "both",
     kinds = ["text-layer", "tesseract"] if raster_words == "both" else [raster_words]
     for kind in kinds:
         tot, t0, n = Score(), time.time(), 0
-        for k, (stem, tf) in enumerate(vec):
+        for k, (stem, tf) in enumerate(MIWG_VECTOR):
             page = pymupdf.open(ref / f"{stem}.pdf")[0]
             png = _noisy_png(page, 150, k)
             words = _words(page) if kind == "text-layer" else \
-                cached_ocr_words(png, 150, page.rect.width, page.rect.height, ocr_cache)[0]
+                cached_ocr_words(png, 150, page.rect.width, page.rect.height, ocr_cache)
             t1 = time.time()
             pred = extract_raster(png, words, page_no=1, dpi=150)
             s = score(pred, parse_bpmn(ref / f"{stem}.bpmn", transform=tf))
@@ -309,8 +312,7 @@ def _ocr_words(png: bytes, dpi: float, width_pt: float, height_pt: float):
 
 
 def cached_ocr_words(png: bytes, dpi: float, width_pt: float, height_pt: float, cache: Path | None):
-    """``_ocr_words``, cached as JSON under ``cache`` (keyed by the image's hash; ``None``: no cache).
-    Returns ``(words, OCR seconds)`` (0 on a cache hit)."""
+    """``_ocr_words``, cached as JSON under ``cache`` (keyed by the image's hash; ``None``: no cache)."""
     import hashlib
     import json
     from pdf_ocr_pipeline.bpmn.labels import OcrWord, word_conf
@@ -321,12 +323,11 @@ def cached_ocr_words(png: bytes, dpi: float, width_pt: float, height_pt: float, 
         f = cache / f"ocrc-{hashlib.sha1(png).hexdigest()[:16]}.json"
         if f.exists():
             return [OcrWord(t, tuple(b), c) if c is not None else (t, tuple(b))
-                    for t, b, c in json.loads(f.read_text(encoding="utf-8"))], 0.0
-    t0 = time.time()
+                    for t, b, c in json.loads(f.read_text(encoding="utf-8"))]
     words = _ocr_words(png, dpi, width_pt, height_pt)
     if f is not None:
         f.write_text(json.dumps([(w[0], w[1], word_conf(w)) for w in words], ensure_ascii=False), encoding="utf-8")
-    return words, time.time() - t0
+    return words
 
 
 def _hd_words(path: Path):

@@ -30,17 +30,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench import bpmn_eval as ev  # noqa: E402
 from pdf_ocr_pipeline.bpmn import geometry as g  # noqa: E402
-from pdf_ocr_pipeline.bpmn.labels import INSIDE  # noqa: E402
 from pdf_ocr_pipeline.bpmn.parse_truth import parse_bpmn  # noqa: E402
 
 GLOSSARY = ROOT / "bench" / "bpmn_russian_glossary.json"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-# the vector set of bench/bpmn_eval.py: stem -> DI-to-points transform
-SET = [("A.1.0", (0.75, 0.75, 0, 0)), ("A.2.0", (0.75, 0.75, 0, 0)), ("A.3.0", (0.75, 0.75, 0, 0)),
-       ("A.4.0", (0.75, 0.75, 0, 0)), ("A.4.1", (0.776, 0.778, -78.9, 80.2)), ("B.1.0", (0.75, 0.75, 0, 0)),
-       ("B.2.0", (0.75, 0.75, 0, 0))]
+SET = ev.MIWG_VECTOR  # the vector set of bench/bpmn_eval.py: stem -> DI-to-points transform
 MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-HOLDERS = set(INSIDE) | {"subProcess", "callActivity", "transaction", "adHocSubProcess"}
 
 
 def load_glossary(path: Path = GLOSSARY) -> dict[str, str]:
@@ -107,8 +102,6 @@ def assign_lines(lines: list[Line], truth) -> tuple[dict[str, list[Line]], list[
             if not _within(ln.text, _norm(e.label)):
                 continue
             region = e.label_box or e.box
-            if e.type in HOLDERS and e.label_box is None:
-                region = e.box
             d = g.box_distance(ln.box, region)
             if d < 30 and (best is None or d < best[0]):
                 best = (d, e)
@@ -293,10 +286,6 @@ def make_twin(pdf: Path, bpmn: Path, transform, out_pdf: Path, out_bpmn: Path,
 
 # ---------------------------------------------------------------- scoring (bench/bpmn_eval.py's scorer)
 
-def _cached_ocr(png: bytes, page, cache: Path):
-    return ev.cached_ocr_words(png, 150, page.rect.width, page.rect.height, cache)
-
-
 def score_set(files: list[tuple[str, Path, Path, tuple]], raster: bool, cache: Path):
     """``(stem, pdf, bpmn, transform)`` -> per-mode totals and per-file scores, as bpmn_eval counts them."""
     import pymupdf
@@ -313,17 +302,14 @@ def score_set(files: list[tuple[str, Path, Path, tuple]], raster: bool, cache: P
         per_file.append((f"vector {stem}", s))
         pairs += [("vector", stem, a, b) for a, b in label_pairs(pred, truth)]
         if raster:
-            png = ev._noisy_png(page, 150, SET_INDEX.get(stem, k))
-            words, _ = _cached_ocr(png, page, cache)
+            png = ev._noisy_png(page, 150, k)  # noise seed: bpmn_eval's (the page's index in the set)
+            words = ev.cached_ocr_words(png, 150, page.rect.width, page.rect.height, cache)
             pred = extract_raster(png, words, page_no=1, dpi=150)
             s = ev.score(pred, truth)
             tot["raster"].add(s)
             per_file.append((f"raster150 {stem}", s))
             pairs += [("raster", stem, a, b) for a, b in label_pairs(pred, truth)]
     return tot, per_file, pairs
-
-
-SET_INDEX = {stem: k for k, (stem, _) in enumerate(SET)}  # noise seed: bpmn_eval's (the page's index)
 
 
 def label_pairs(pred, truth) -> list[tuple[str, str]]:

@@ -38,7 +38,6 @@ def pipeline_job():
 
 def run_once(pdf: Path, home: Path, executor: str) -> dict:
     import dagster as dg
-    import polars as pl
 
     from pdf_ocr_pipeline.inbox import DocumentRegistry
     from pdf_ocr_pipeline.partitions import document_partitions_def
@@ -55,7 +54,9 @@ def run_once(pdf: Path, home: Path, executor: str) -> dict:
             wall = time.perf_counter() - started
             assert result.success, "the run failed"
             stats = instance.get_run_stats(result.run_id)
-    metrics = pl.read_parquet(data / "warehouse" / "run_metrics" / "*.parquet")
+    from pdf_ocr_pipeline.report import read_table
+
+    metrics = read_table(data, "run_metrics")
     return {"run_s": stats.end_time - stats.start_time, "call_s": wall, "stage_s": metrics["seconds"].sum(),
             "steps": stats.steps_succeeded}
 

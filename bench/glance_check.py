@@ -128,7 +128,6 @@ def documents():
 
 def main() -> int:
     pages = same = differ = cheap = 0
-    old_t = new_t = 0.0
     times = {True: [0.0, 0.0], False: [0.0, 0.0]}  # by path taken: MuPDF's and the new look's seconds
     for name, doc in documents():
         for page in doc:
@@ -146,8 +145,6 @@ def main() -> int:
             t1 = time.perf_counter()
             new = pictures_may_hold_diagram(page)
             t2 = time.perf_counter()
-            old_t += t1 - t
-            new_t += t2 - t1
             times[took][0] += t1 - t
             times[took][1] += t2 - t1
             if old == new:
@@ -157,6 +154,7 @@ def main() -> int:
                 print(f"DIFFERS {name} page {page.number + 1}: MuPDF {old}, OpenCV {new}")
             if "-v" in sys.argv:
                 print(f"{name} p{page.number + 1}: {old} {new} {'opencv' if took else 'mupdf'}")
+    old_t, new_t = (times[True][i] + times[False][i] for i in (0, 1))
     print(f"{pages} picture pages: {same} same verdict, {differ} differ; {cheap} took the OpenCV path; "
           f"look {old_t / pages * 1e3:.1f} ms a page with MuPDF, {new_t / pages * 1e3:.1f} ms now")
     if cheap:

@@ -208,7 +208,9 @@ def phase_ban_end_to_end(args) -> dict:
     llm = LLM(model=args.model, load_format="dummy", enable_prefix_caching=False, mm_processor_cache_gb=0,
               max_model_len=4096, max_num_seqs=64, gpu_memory_utilization=0.5, limit_mm_per_prompt={"image": 1})
     n, window = 4, 64
-    prompts = [{"prompt": f"<image>\nPage {i}: convert to markdown.",
+    from pdf_ocr_pipeline.engines.prompts import IMAGE_TOKEN
+
+    prompts = [{"prompt": f"{IMAGE_TOKEN}\nPage {i}: convert to markdown.",
                 "multi_modal_data": {"image": Image.open(p).convert("RGB")}}
                for i, p in enumerate(ensure_pages(16))]
 
@@ -304,6 +306,7 @@ def encoder_check(model) -> dict:
 
 def phase_engine(args, resolution: str) -> dict:
     """Our engine path: in-process transport, pages prepared in worker processes, batched n-gram filter."""
+    from pdf_ocr_pipeline.engines.batched_encoder import BATCHED_ENCODER_ENV
     from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, DeepSeekVllmOptions
 
     os.environ.setdefault("VLLM_ALLOW_INSECURE_SERIALIZATION", "1")  # encoder_check travels to the worker
@@ -319,7 +322,7 @@ def phase_engine(args, resolution: str) -> dict:
     fe = timed_front_end(engine.transport.llm)
     list(engine.ocr_pages(pages[:16]))
     res = {"phase": f"engine-{resolution}", "load_s": round(load_s, 1), "ngram_impl": args.ngram_impl,
-           "concurrency": args.concurrency, "batched_encoder": os.environ.get("PDF_OCR_BATCHED_ENCODER", "1")}
+           "concurrency": args.concurrency, "batched_encoder": os.environ.get(BATCHED_ENCODER_ENV, "1")}
     try:
         res["encoder_check"] = engine.transport.llm.apply_model(encoder_check)[0]
     except Exception as e:  # the check is a diagnostic: never lose the throughput figures to it
@@ -347,8 +350,7 @@ def phase_profile(args) -> dict:
     ``--pages`` run (encoder + prefill steps, then pure decode), summarised by ``trace_summary.py``."""
     from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, DeepSeekVllmOptions, build_llm
 
-    sys.path.insert(0, str(Path(__file__).parent))
-    import trace_summary
+    from bench import trace_summary
 
     trace_dir = Path(args.out).resolve() / "trace"
     opts = DeepSeekVllmOptions(model=args.model, transport="in-process", resolution=args.resolution,

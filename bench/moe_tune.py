@@ -4,7 +4,7 @@ vLLM 0.26 ships no config for E=64 experts of N=896 (DeepSeek-OCR's 3B MoE decod
 back to a generic one ("Using default MoE config. Performance might be sub-optimal!"). This times the whole
 ``fused_experts`` call (both expert GEMMs, routing sort included) for each candidate tile config at each batch size
 and writes the fastest per batch size in vLLM's own file format and name, which vLLM reads from
-``VLLM_TUNED_CONFIG_FOLDER``. The pipeline ships the result in ``pdf_ocr_pipeline/engines/moe_configs/``.
+``VLLM_TUNED_CONFIG_FOLDER``. Not shipped: on the H200 vLLM's default came within 1.5% (BENCHMARKS.md).
 
 Runs ON the GPU machine (vLLM installed)::
 
@@ -81,6 +81,8 @@ def main() -> None:
     log = []
     cands = list(candidates())
     for m in BATCHES:
+        if time.perf_counter() - t0 > args.budget_s:
+            break
         default = get_default_config(m, E, N, HIDDEN, TOPK, None)
         default_us = time_call(m, default)
         for c in cands:

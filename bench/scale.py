@@ -25,6 +25,8 @@ from pathlib import Path
 import polars as pl
 import pymupdf
 
+from pdf_ocr_pipeline.report import read_table
+
 ROOT = Path(__file__).parents[1]
 TEXT_SOURCE = ROOT / "data/input/Отчёт по лабораторной работе (ГОСТ 7.32).pdf"
 SCAN_SOURCE = ROOT / "tests/fixtures/linn.pdf"
@@ -45,13 +47,16 @@ def build(kind: str, pages: int, path: Path) -> None:
     doc.save(path, garbage=1, deflate=True)
 
 
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of a process and all its descendants (worker processes), from /proc; 0 once it is gone."""
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
         try:
-            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * PAGE_SIZE
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
         except (FileNotFoundError, ProcessLookupError, ValueError):
@@ -81,7 +86,7 @@ def run(pdf: Path, data: Path, extra: list[str]) -> dict:
     out = proc.stdout.read().decode()
     if status != 0:
         raise SystemExit(f"pdf-ocr failed:\n{out}")
-    metrics = pl.read_parquet(data / "warehouse" / "run_metrics" / "*.parquet")
+    metrics = read_table(data, "run_metrics")
     stage_seconds = metrics["seconds"].sum()
     ocr = metrics.filter(pl.col("stage") == "ocr_pages").row(0, named=True)
     return {"peak_rss_mb": usage.ru_maxrss / 1024, "tree_rss_mb": tree_peak[0], "wall_s": wall,
