@@ -66,7 +66,8 @@ def trace_words(image: np.ndarray, words: list[Word], scale: float) -> tuple[lis
     _, rects, boxes = frame_prims(ink, scale, 0)
     runs = long_runs(ink, words, scale)
     words = inked_words(ink, words, scale, runs)  # OCR's "words" read off outlines and lines are not blanked
-    from pdf_ocr_pipeline.bpmn.raster_rings import apart, dashed_rings, ring_words, seal, unsure
+    from pdf_ocr_pipeline.bpmn.raster_rings import apart, dashed_rings, ring_candidates, ring_words, seal, unsure
+    circles = ring_candidates(gray, scale)  # proposed once on the grey image, judged twice on different ink
     if any(unsure(w) for w in words):
         # unsure OCR words on a dashed ring (its arcs, its icon) are drawing: the rings are found with only
         # the sure words blanked (text is no ring), and unsure ones longer than an event is wide (4 word
@@ -75,11 +76,11 @@ def trace_words(image: np.ndarray, words: list[Word], scale: float) -> tuple[lis
         sure = [w for w in words if not unsure(w) or g.width(w[1]) > 4 * hs[len(hs) // 2]]
         sure_ink = ink.copy()
         blank_words(sure_ink, sure, scale, keep=runs)
-        words = ring_words(words, apart(dashed_rings(gray, sure_ink, scale)), ink, scale)
+        words = ring_words(words, apart(dashed_rings(gray, sure_ink, scale, candidates=circles)), ink, scale)
     blank_words(ink, words, scale, extra=(faint,), keep=runs)
     from pdf_ocr_pipeline.bpmn.raster_text import unread_text
     ink[unread_text(ink, runs, words, scale) > 0] = 0  # letters the OCR did not read are no drawing
-    rings = dashed_rings(gray, ink, scale)
+    rings = dashed_rings(gray, ink, scale, candidates=circles)
     seal(ink, rings)  # a dashed ring closes, and so does the activity it sits on
     dist = cv2.distanceTransform(ink, cv2.DIST_L2, 3)
     holes = [(replace(p, dash="dashed") if _on_ring(p, rings, scale) else p, c, t, rnd)

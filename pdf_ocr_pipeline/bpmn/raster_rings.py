@@ -93,15 +93,22 @@ def _recentre(dark: np.ndarray, cx: float, cy: float, r: int, reach: int = 5) ->
     return best[1], best[2]
 
 
-def dashed_rings(gray: np.ndarray, ink: np.ndarray, scale: float, r_pt: tuple[float, float] = (7.0, 18.0)
-                 ) -> list[tuple[float, float, int, int | None]]:
-    """Dashed rings ``(cx, cy, r, r_inner or None)`` in pixels, for event radii ``r_pt`` (points). Circles
-    are proposed on the grey image and judged on ``ink`` (binary, words blanked: text is not a ring)."""
+def ring_candidates(gray: np.ndarray, scale: float, r_pt: tuple[float, float] = (7.0, 18.0)) -> np.ndarray | None:
+    """Circles ``[[(cx, cy, r), ...]]`` (pixels) of event radii ``r_pt`` (points) proposed on the grey image
+    (Hough), for ``dashed_rings`` to judge; ``None``: none."""
     import cv2
     blur = cv2.GaussianBlur(gray, (5, 5), 1.2)
     lo, hi = int(r_pt[0] / scale), int(r_pt[1] / scale) + 1
-    cs = cv2.HoughCircles(blur, cv2.HOUGH_GRADIENT, dp=1, minDist=lo, param1=120, param2=18, minRadius=lo,
-                          maxRadius=hi)
+    return cv2.HoughCircles(blur, cv2.HOUGH_GRADIENT, dp=1, minDist=lo, param1=120, param2=18, minRadius=lo,
+                            maxRadius=hi)
+
+
+def dashed_rings(gray: np.ndarray, ink: np.ndarray, scale: float, r_pt: tuple[float, float] = (7.0, 18.0),
+                 candidates: np.ndarray | None = None) -> list[tuple[float, float, int, int | None]]:
+    """Dashed rings ``(cx, cy, r, r_inner or None)`` in pixels, for event radii ``r_pt`` (points). Circles
+    are proposed on the grey image (``ring_candidates``, or ``candidates`` already proposed there) and
+    judged on ``ink`` (binary, words blanked: text is not a ring)."""
+    cs = ring_candidates(gray, scale, r_pt) if candidates is None else candidates
     dark = (ink > 0).astype(np.float32)
     out: list[tuple[float, float, int, int | None]] = []
     if cs is None:
