@@ -304,19 +304,24 @@ def encoder_check(model) -> dict:
     return out
 
 
+def _in_process_options(args, resolution: str, max_tokens: int):
+    """Our in-process engine's options for the benchmark: dummy weights, 1,024 tokens forced, no retries."""
+    from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmOptions
+
+    return DeepSeekVllmOptions(model=args.model, transport="in-process", resolution=resolution, load_format="dummy",
+                               ignore_eos=True, max_retries=0, fallback="none", concurrency=args.concurrency,
+                               max_num_seqs=args.concurrency, prep_workers=args.prep_workers,
+                               ngram_impl=args.ngram_impl, gpu_memory_utilization=0.9, max_tokens=max_tokens)
+
+
 def phase_engine(args, resolution: str) -> dict:
     """Our engine path: in-process transport, pages prepared in worker processes, batched n-gram filter."""
     from pdf_ocr_pipeline.engines.batched_encoder import BATCHED_ENCODER_ENV
-    from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, DeepSeekVllmOptions
+    from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine
 
     os.environ.setdefault("VLLM_ALLOW_INSECURE_SERIALIZATION", "1")  # encoder_check travels to the worker
-
-    common = dict(model=args.model, transport="in-process", resolution=resolution, load_format="dummy",
-                  ignore_eos=True, max_retries=0, fallback="none", concurrency=args.concurrency,
-                  max_num_seqs=args.concurrency, prep_workers=args.prep_workers, ngram_impl=args.ngram_impl,
-                  gpu_memory_utilization=0.9)
     t0 = time.perf_counter()
-    engine = DeepSeekVllmEngine(DeepSeekVllmOptions(max_tokens=1024, **common))
+    engine = DeepSeekVllmEngine(_in_process_options(args, resolution, 1024))
     load_s = time.perf_counter() - t0
     pages = page_images(max(args.pages, args.engine_pages))
     fe = timed_front_end(engine.transport.llm)
@@ -327,7 +332,7 @@ def phase_engine(args, resolution: str) -> dict:
         res["encoder_check"] = engine.transport.llm.apply_model(encoder_check)[0]
     except Exception as e:  # the check is a diagnostic: never lose the throughput figures to it
         res["encoder_check"] = {"error": repr(e)[:300]}
-    prefill = DeepSeekVllmEngine(DeepSeekVllmOptions(max_tokens=16, **common), llm=engine.transport.llm)
+    prefill = DeepSeekVllmEngine(_in_process_options(args, resolution, 16), llm=engine.transport.llm)
     runs = [("prefill", prefill, args.pages), ("full", engine, args.pages)]
     if args.engine_pages > args.pages:
         runs.append((f"full{args.engine_pages}", engine, args.engine_pages))
@@ -348,16 +353,12 @@ def phase_engine(args, resolution: str) -> dict:
 def phase_profile(args) -> dict:
     """Our in-process engine under vLLM's torch profiler for its first ``--profile-steps`` engine steps of a
     ``--pages`` run (encoder + prefill steps, then pure decode), summarised by ``trace_summary.py``."""
-    from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, DeepSeekVllmOptions, build_llm
+    from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, build_llm
 
     from bench import trace_summary
 
     trace_dir = Path(args.out).resolve() / "trace"
-    opts = DeepSeekVllmOptions(model=args.model, transport="in-process", resolution=args.resolution,
-                               load_format="dummy", ignore_eos=True, max_retries=0, fallback="none",
-                               concurrency=args.concurrency, max_num_seqs=args.concurrency,
-                               prep_workers=args.prep_workers, ngram_impl=args.ngram_impl, max_tokens=1024,
-                               gpu_memory_utilization=0.9)
+    opts = _in_process_options(args, args.resolution, 1024)
     llm = build_llm(opts, profiler_config={"profiler": "torch", "torch_profiler_dir": str(trace_dir),
                                            "torch_profiler_with_stack": False,
                                            "delay_iterations": args.profile_delay,
@@ -394,7 +395,6 @@ def phase_server(args) -> dict:
     """``pdf-ocr serve``'s command on each GPU, our server transport spreading pages over them."""
     import httpx
 
-    from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, DeepSeekVllmOptions
     from pdf_ocr_pipeline.engines.vllm_server import ServeOptions, serve_command, serve_env
 
     _install_plugin_entry_point()
@@ -415,47 +415,45 @@ def phase_server(args) -> dict:
                 raise RuntimeError(f"server {u} did not start")
             time.sleep(1)
 
+    def start(so: ServeOptions, gpus_env: str, log_name: str | None) -> str:
+        log = open(log_dir / log_name, "w") if log_name else subprocess.DEVNULL
+        procs.append(subprocess.Popen(serve_command(so), env=serve_env(so) | {"CUDA_VISIBLE_DEVICES": gpus_env},
+                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        return f"http://127.0.0.1:{so.port}"
+
     try:
         if args.data_parallel > 1:  # one server, vLLM's own data parallelism over the GPUs
-            return _data_parallel_server(args, res, procs, log_dir, wait_ready, t0)
-        # servers sharing a GPU start one after another (each sizes its KV cache from the free memory)
-        for j in range(k):
-            started = []
-            for g in range(gpus):
-                port = 8100 + g * 10 + j
-                so = ServeOptions(model=args.model, served_model_name="deepseek-ocr", port=port,
-                                  load_format="dummy", resolution=args.resolution,
-                                  max_num_seqs=max(64, args.concurrency // k),
-                                  gpu_memory_utilization=round(0.9 / k - 0.005, 3), api_server_count=args.api_servers,
-                                  ngram_impl=args.ngram_impl)
-                env = serve_env(so) | {"CUDA_VISIBLE_DEVICES": str(g)}
-                log = open(log_dir / f"server{g}-{j}.log", "w") if j == 0 else subprocess.DEVNULL
-                procs.append(subprocess.Popen(serve_command(so), env=env, stdout=log, stderr=subprocess.STDOUT,
-                                              start_new_session=True))
-                started.append(f"http://127.0.0.1:{port}")
-            for u in started:
-                wait_ready(u)
-            urls += started
+            dp = args.data_parallel
+            res["phase"] = f"server-{args.resolution}-dp{dp}"
+            so = ServeOptions(model=args.model, served_model_name="deepseek-ocr", port=8100, load_format="dummy",
+                              resolution=args.resolution, max_num_seqs=args.concurrency,
+                              gpu_memory_utilization=0.895, api_server_count=args.api_servers,
+                              ngram_impl=args.ngram_impl, extra_args=("--data-parallel-size", str(dp)))
+            url = start(so, ",".join(map(str, range(dp))), "server-dp.log")
+            wait_ready(url)
+            runs = [(f"dp{dp}", [url], args.engine_pages * dp, args.concurrency * dp, 8 * dp)]
+        else:
+            # servers sharing a GPU start one after another (each sizes its KV cache from the free memory)
+            for j in range(k):
+                started = [start(ServeOptions(model=args.model, served_model_name="deepseek-ocr",
+                                              port=8100 + g * 10 + j, load_format="dummy",
+                                              resolution=args.resolution, max_num_seqs=max(64, args.concurrency // k),
+                                              gpu_memory_utilization=round(0.9 / k - 0.005, 3),
+                                              api_server_count=args.api_servers, ngram_impl=args.ngram_impl),
+                                 str(g), f"server{g}-{j}.log" if j == 0 else None)
+                           for g in range(gpus)]
+                for u in started:
+                    wait_ready(u)
+                urls += started
+            first_gpu = [u for u in urls if u.startswith("http://127.0.0.1:810")]
+            per_server = max(64, args.concurrency // k)
+            runs = [(f"{len(first_gpu)}servers", first_gpu, args.engine_pages, per_server, 8)]
+            if gpus > 1:
+                runs.append((f"{len(urls)}servers", urls, args.engine_pages * gpus, per_server, 8))
         res["load_s"] = round(time.perf_counter() - t0, 1)
-        pages = page_images(args.engine_pages * gpus)
-        first_gpu = [u for u in urls if u.startswith("http://127.0.0.1:810")]
-        runs = [(first_gpu, args.engine_pages)] + ([(urls, args.engine_pages * gpus)] if gpus > 1 else [])
-        for use, n in runs:
-            opts = DeepSeekVllmOptions(model=args.model, served_model_name="deepseek-ocr", transport="server",
-                                       server_urls=tuple(use), resolution=args.resolution, ignore_eos=True,
-                                       max_tokens=1024, max_retries=0, fallback="none",
-                                       concurrency=max(64, args.concurrency // k), prep_workers=args.prep_workers)
-            eng = DeepSeekVllmEngine(opts)
-            list(eng.ocr_pages(pages[:8]))
-            t = time.perf_counter()
-            out = list(eng.ocr_pages(pages[:n]))
-            wall = time.perf_counter() - t
-            m = eng.run_metrics()
-            res[f"{len(use)}servers"] = {"pages": n, "wall_s": round(wall, 2), "pages_per_s": round(n / wall, 2),
-                                   "first_page_s": m["first_page_s"], "tokens_out_per_s": round(m["tokens_out"] / wall),
-                                   "prompt_tokens": out[0].tokens_in, "errors": sum(p.error is not None for p in out),
-                                   "first_error": next((p.error for p in out if p.error), None)}
-            eng.close()
+        pages = page_images(max(n for _, _, n, _, _ in runs))
+        for label, use, n, concurrency, warm in runs:
+            res[label] = _timed_server_run(args, use, pages[:n], concurrency, warm)
     finally:
         for p in procs:
             try:
@@ -470,40 +468,28 @@ def phase_server(args) -> dict:
     return res
 
 
-def _data_parallel_server(args, res, procs, log_dir, wait_ready, t0) -> dict:
-    """One ``pdf-ocr serve`` over ``--data-parallel`` GPUs (vLLM's internal load balancing), one URL."""
+def _timed_server_run(args, urls: list[str], pages: list, concurrency: int, warm: int) -> dict:
+    """Our server transport over ``urls``: ``warm`` pages to start with, then ``pages`` timed."""
     from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, DeepSeekVllmOptions
-    from pdf_ocr_pipeline.engines.vllm_server import ServeOptions, serve_command, serve_env
 
-    dp = args.data_parallel
-    res["phase"] = f"server-{args.resolution}-dp{dp}"
-    so = ServeOptions(model=args.model, served_model_name="deepseek-ocr", port=8100, load_format="dummy",
-                      resolution=args.resolution, max_num_seqs=args.concurrency, gpu_memory_utilization=0.895,
-                      api_server_count=args.api_servers, ngram_impl=args.ngram_impl,
-                      extra_args=("--data-parallel-size", str(dp)))
-    env = serve_env(so) | {"CUDA_VISIBLE_DEVICES": ",".join(map(str, range(dp)))}
-    procs.append(subprocess.Popen(serve_command(so), env=env, stdout=open(log_dir / "server-dp.log", "w"),
-                                  stderr=subprocess.STDOUT, start_new_session=True))
-    wait_ready("http://127.0.0.1:8100")
-    res["load_s"] = round(time.perf_counter() - t0, 1)
-    n = args.engine_pages * dp
-    pages = page_images(n)
     opts = DeepSeekVllmOptions(model=args.model, served_model_name="deepseek-ocr", transport="server",
-                               server_urls=("http://127.0.0.1:8100",), resolution=args.resolution, ignore_eos=True,
-                               max_tokens=1024, max_retries=0, fallback="none", concurrency=args.concurrency * dp,
+                               server_urls=tuple(urls), resolution=args.resolution, ignore_eos=True,
+                               max_tokens=1024, max_retries=0, fallback="none", concurrency=concurrency,
                                prep_workers=args.prep_workers)
     eng = DeepSeekVllmEngine(opts)
-    list(eng.ocr_pages(pages[:8 * dp]))
-    t = time.perf_counter()
-    out = list(eng.ocr_pages(pages))
-    wall = time.perf_counter() - t
-    m = eng.run_metrics()
-    res[f"dp{dp}"] = {"pages": n, "wall_s": round(wall, 2), "pages_per_s": round(n / wall, 2),
-                      "first_page_s": m["first_page_s"], "tokens_out_per_s": round(m["tokens_out"] / wall),
-                      "errors": sum(p.error is not None for p in out),
-                      "first_error": next((p.error for p in out if p.error), None)}
-    eng.close()
-    return res
+    try:
+        list(eng.ocr_pages(pages[:warm]))
+        t = time.perf_counter()
+        out = list(eng.ocr_pages(pages))
+        wall = time.perf_counter() - t
+        m = eng.run_metrics()
+    finally:
+        eng.close()
+    n = len(pages)
+    return {"pages": n, "wall_s": round(wall, 2), "pages_per_s": round(n / wall, 2),
+            "first_page_s": m["first_page_s"], "tokens_out_per_s": round(m["tokens_out"] / wall),
+            "prompt_tokens": out[0].tokens_in, "errors": sum(p.error is not None for p in out),
+            "first_error": next((p.error for p in out if p.error), None)}
 
 
 def run_phase(args) -> dict:
