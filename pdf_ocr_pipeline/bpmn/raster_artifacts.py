@@ -39,6 +39,13 @@ def dog_ear(hole: np.ndarray) -> int | None:
     return far[0] if len(far) == 1 and len(near) == 3 else None
 
 
+def _edge_y(hole: np.ndarray, x0, w, fx: float, tol: float, top: bool = True) -> float | None:
+    """The top (``top``) or bottom row of ``hole``'s points within ``tol`` of its width of the column at
+    ``fx`` of its width from ``x0``; None where it has none there."""
+    ys = hole[np.abs(hole[:, 0] - (x0 + fx * w)) <= max(1.0, tol * w), 1]
+    return (float(ys.min()) if top else float(ys.max())) if ys.size else None
+
+
 def cylinder_dip(hole: np.ndarray) -> float | None:
     """How far (pixels) the top edge of a data store's body hole dips in the middle below its ends, or None
     when the hole is no such body: the dip at least 8 % of the height, the top corners sharp, the bottom
@@ -49,12 +56,7 @@ def cylinder_dip(hole: np.ndarray) -> float | None:
     if w < 8 or h < 6:
         return None
 
-    def top_at(fx: float) -> float | None:
-        x = x0 + fx * w
-        ys = hole[np.abs(hole[:, 0] - x) <= max(1.0, 0.03 * w), 1]
-        return float(ys.min()) if ys.size else None
-
-    mid, left, right = top_at(0.5), top_at(0.03), top_at(0.97)
+    mid, left, right = (_edge_y(hole, x0, w, fx, 0.03) for fx in (0.5, 0.03, 0.97))
     if mid is None or left is None or right is None:
         return None
     dip = mid - (left + right) / 2
@@ -111,14 +113,8 @@ def cylinder_band(hole: np.ndarray, ink: np.ndarray, sw: float) -> float | None:
     w, h = x1 - x0, y1 - y0
     if w < 12 or h < 8 or h > 1.3 * w or sw <= 0:
         return None
-
-    def edge_at(fx: float, lo: bool) -> float | None:
-        x = x0 + fx * w
-        ys = hole[np.abs(hole[:, 0] - x) <= max(1.0, 0.02 * w), 1]
-        return (float(ys.min()) if lo else float(ys.max())) if ys.size else None
-
-    tops = [edge_at(f, True) for f in (0.05, 0.25, 0.5, 0.75, 0.95)]
-    bots = [edge_at(f, False) for f in (0.03, 0.2, 0.5, 0.8, 0.97)]
+    tops = [_edge_y(hole, x0, w, f, 0.02) for f in (0.05, 0.25, 0.5, 0.75, 0.95)]
+    bots = [_edge_y(hole, x0, w, f, 0.02, top=False) for f in (0.03, 0.2, 0.5, 0.8, 0.97)]
     if any(v is None for v in tops + bots):
         return None
     gaps = _corner_gaps(hole)
