@@ -37,6 +37,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 languages=settings.languages, tessdata_dir=settings.tessdata_dir, workers=settings.workers,
                 model=settings.model, transport=settings.vllm_transport, server_urls=list(settings.vllm_urls),
                 concurrency=settings.vllm_concurrency, prep_workers=settings.vllm_prep_workers,
+                gpus=settings.vllm_gpus,
             ),
         },
     )

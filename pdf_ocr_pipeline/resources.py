@@ -63,7 +63,9 @@ class OcrEngineResource(dg.ConfigurableResource):
     server_urls: list[str] = Field(["http://127.0.0.1:8000"], description="vLLM servers; pages spread over all")
     resolution: Literal["base", "gundam"] = "base"
     max_tokens: int = Field(4096, ge=16, le=8192)
-    concurrency: int = Field(256, ge=1, le=4096, description="pages in flight per server")
+    concurrency: int = Field(256, ge=1, le=4096, description="pages in flight per server or GPU")
+    gpus: int = Field(1, ge=1, le=64, description="in-process transport: GPUs to use, one vLLM engine process "
+                      "each (pages go to the least busy); 1: vLLM in the run's process")
     prep_workers: int = Field(4, ge=0, le=256, description="processes preparing page images ahead of the GPU "
                               "(at a lower CPU priority than vLLM's); 0: threads of this process")
     max_retries: int = Field(2, ge=0, le=5, description="retries of a runaway page before the Tesseract fallback")
@@ -75,7 +77,7 @@ class OcrEngineResource(dg.ConfigurableResource):
         if self.engine == "deepseek-vllm":
             return {"model": self.model, "transport": self.transport, "server_urls": tuple(self.server_urls),
                     "resolution": self.resolution, "max_tokens": self.max_tokens, "concurrency": self.concurrency,
-                    "prep_workers": self.prep_workers, "max_retries": self.max_retries, "gpu_memory_utilization": self.gpu_memory_utilization,
+                    "gpus": self.gpus, "prep_workers": self.prep_workers, "max_retries": self.max_retries, "gpu_memory_utilization": self.gpu_memory_utilization,
                     "tesseract_languages": self.languages, "tesseract_tessdata_dir": self.tessdata_dir}
         return {"languages": self.languages, "tessdata_dir": self.tessdata_dir, "workers": self.workers,
                 "page_timeout_s": self.page_timeout_s}

@@ -36,6 +36,8 @@ class Settings(BaseModel):
     vllm_transport: Literal["server", "in-process"] = "server"
     vllm_urls: tuple[str, ...] = ("http://127.0.0.1:8000",)
     vllm_concurrency: int = Field(256, ge=1, le=4096)
+    vllm_gpus: int = Field(1, ge=1, le=64, description="in-process transport: GPUs to use, one vLLM engine "
+                           "process each")
     vllm_prep_workers: int = Field(4, ge=0, le=256, description="processes preparing page images for the GPU "
                                    "engine; 0: threads of the run's process")
     tessdata_dir: str | None = None

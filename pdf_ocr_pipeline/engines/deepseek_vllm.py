@@ -25,7 +25,8 @@ from .grounding import is_runaway, parse_grounded
 from .image_prep import PreparedImage, prepare
 from .prompts import get_prompt
 from .vllm_plugin import NGRAM_SAMPLER_ENV, RESOLUTION_ENV
-from .vllm_transport import Completion, InProcessTransport, Request, Sampling, ServerTransport
+from .vllm_transport import (Completion, EngineProcessesTransport, InProcessTransport, Request, Sampling,
+                             ServerTransport, gpu_devices)
 
 PageKind = Literal["text", "diagram"]
 NgramImpl = Literal["sampler", "batched", "upstream", "none"]
@@ -73,7 +74,9 @@ class DeepSeekVllmOptions(BaseModel):
     fallback: Literal["tesseract", "none"] = "tesseract"
     tesseract_languages: str = "rus+eng"
     tesseract_tessdata_dir: str | None = Field(None, description="the fallback's language data; None: search")
-    concurrency: Annotated[int, Field(ge=1, le=4096, description="pages in flight per server / in-process")] = 256
+    concurrency: Annotated[int, Field(ge=1, le=4096, description="pages in flight per server / GPU")] = 256
+    gpus: Annotated[int, Field(ge=1, le=64, description="in-process transport: GPUs to use, one vLLM engine "
+                                                        "process each; 1: vLLM in this process")] = 1
     request_timeout_s: Annotated[float, Field(ge=1, le=3600)] = 900
     prep_workers: Annotated[int, Field(ge=0, le=256, description="0 = prepare in threads of this process")] = 4
     image_encoding: Literal["png", "jpeg"] = "png"
@@ -167,15 +170,18 @@ class DeepSeekVllmEngine:
     name = "deepseek-vllm"
 
     def __init__(self, options: DeepSeekVllmOptions | None = None, *, llm=None, sampling_factory=None,
-                 http_transport=None, kind_of: Callable[[PageImage], PageKind] | None = None):
+                 http_transport=None, kind_of: Callable[[PageImage], PageKind] | None = None, llm_builder=None):
         """Args:
             options: the engine's options.
-            llm: an existing ``vllm.LLM`` (in-process); built from options when None.
-            sampling_factory: ``Sampling -> vllm.SamplingParams`` (tests pass a stand-in).
+            llm: an existing ``vllm.LLM`` (in-process, one GPU); built from options when None.
+            sampling_factory: ``Sampling -> vllm.SamplingParams`` (tests pass a stand-in; picklable with ``gpus``).
             http_transport: an ``httpx`` transport for the server mode (tests pass ``httpx.MockTransport``).
             kind_of: picks the prompt per page (``text`` or ``diagram``); every page is ``text`` when None.
+            llm_builder: in-process on several GPUs: a picklable callable that builds the ``vllm.LLM`` in each
+                GPU's process (tests pass a stand-in); ``build_llm`` with the options when None.
         Raises:
-            EngineUnavailableError: server mode and no server answers ``GET /v1/models``.
+            EngineUnavailableError: server mode and no server answers ``GET /v1/models``; or an engine process
+                failed to load the model.
         """
         self.options = options or DeepSeekVllmOptions()
         o = self.options
@@ -185,8 +191,12 @@ class DeepSeekVllmEngine:
         self._fallback_engine = None
         self._version: str | None = None
         self._fallback_pool: ThreadPoolExecutor | None = None
-        if o.transport == "in-process":
-            kw = {"sampling_factory": sampling_factory} if sampling_factory else {}
+        kw = {"sampling_factory": sampling_factory} if sampling_factory else {}
+        if o.transport == "in-process" and o.gpus > 1:
+            self.transport = EngineProcessesTransport(llm_builder or partial(build_llm, o), gpu_devices(o.gpus),
+                                                      max_in_flight=o.concurrency, **kw)
+            self._encoding = "raw"
+        elif o.transport == "in-process":
             self.transport = InProcessTransport(llm if llm is not None else build_llm(o),
                                                 max_in_flight=o.concurrency, **kw)
             self._encoding = "raw"
@@ -208,6 +218,8 @@ class DeepSeekVllmEngine:
         """
         if isinstance(self.transport, ServerTransport):
             return self.transport.health()
+        if isinstance(self.transport, EngineProcessesTransport):
+            return {f"in-process gpu{d}": self.options.model for d in self.transport.devices}
         return {"in-process": self.options.model}
 
     def version(self) -> str:
@@ -242,7 +254,7 @@ class DeepSeekVllmEngine:
         states: dict[int, _Page] = {}
         prepping: deque[tuple[int, Future]] = deque()
         retries: deque[int] = deque()
-        ahead = 2 * o.concurrency * (len(o.server_urls) if o.transport == "server" else 1)
+        ahead = 2 * self._slots()
         next_out = 0
         exhausted = False
 
@@ -286,6 +298,11 @@ class DeepSeekVllmEngine:
             next_out += 1
         stats.wall_s = time.perf_counter() - stats.started
 
+    def _slots(self) -> int:
+        """Pages in flight at most: ``concurrency`` per server or per GPU."""
+        o = self.options
+        return o.concurrency * (len(o.server_urls) if o.transport == "server" else o.gpus)
+
     def _ready(self, st: _Page) -> bool:
         return isinstance(st.result, OcrPage) or (isinstance(st.result, Future) and st.result.done())
 
@@ -307,7 +324,7 @@ class DeepSeekVllmEngine:
         s.attempts += 1
         s.tokens_in += c.tokens_in or 0
         s.tokens_out += c.tokens_out or 0
-        s.busy_s += c.latency_s / max(1, self.options.concurrency)
+        s.busy_s += c.latency_s / self._slots()
         runaway = c.error is None and not self.options.ignore_eos and is_runaway(
             c.text, c.finish_reason, threshold=self.options.runaway_threshold)
         if c.error is None and not runaway:

@@ -1,18 +1,27 @@
-"""How pages reach vLLM: in-process (``vllm.LLM``, streamed through its engine) or OpenAI-compatible servers.
+"""How pages reach vLLM: in-process (``vllm.LLM``, streamed through its engine; on several GPUs, one such engine
+in a process of its own per GPU) or OpenAI-compatible servers.
 
-Both take ``pull``, a callable giving the next ``Request`` or None when there is nothing to send right now
-(called only when there is room), and yield ``Completion`` in the order they finish; they stop once nothing is
-in flight and ``pull`` gives None, so a retry queued while handling a completion is still sent. Neither parses output nor retries: that is ``deepseek_vllm.DeepSeekVllmEngine``'s job.
+Each takes ``pull``, a callable giving the next ``Request`` or None when there is nothing to send right now
+(called only when there is room), and yields ``Completion`` in the order they finish; each stops once nothing is
+in flight and ``pull`` gives None, so a retry queued while handling a completion is still sent. None parses
+output or retries: that is ``deepseek_vllm.DeepSeekVllmEngine``'s job.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import itertools
+import multiprocessing as mp
+import multiprocessing.connection as mp_connection
+import os
+import queue
+import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,16 +120,19 @@ class InProcessTransport:
             self._tokenizer = self.llm.get_tokenizer()
         return self._tokenizer.decode(list(o.token_ids), skip_special_tokens=False)
 
-    def run(self, pull: Callable[[], Request | None]) -> Iterator[Completion]:
+    def run(self, pull: Callable[[], Request | None], *,
+            cancelled: Callable[[], bool] = lambda: False) -> Iterator[Completion]:
+        """As the module says; ``cancelled`` is asked once an engine step and ends the run early when true."""
         in_flight: dict[str, Request] = {}
         try:
-            yield from self._run(pull, in_flight)
+            yield from self._run(pull, in_flight, cancelled)
         finally:  # the caller stopped early: free the GPU from pages nobody will read
             if in_flight and hasattr(self.engine, "abort_request"):
                 self.engine.abort_request(list(in_flight))
 
-    def _run(self, pull: Callable[[], Request | None], in_flight: dict[str, Request]) -> Iterator[Completion]:
-        while True:
+    def _run(self, pull: Callable[[], Request | None], in_flight: dict[str, Request],
+             cancelled: Callable[[], bool]) -> Iterator[Completion]:
+        while not cancelled():
             added = 0
             while len(in_flight) < self.max_in_flight and (added < self.add_per_step or not in_flight):
                 added += 1
@@ -152,6 +164,277 @@ class InProcessTransport:
     def close(self) -> None:
         self.engine = None
         self.llm = None
+
+
+#: Seconds an engine process may take to load the model (a first start compiles and captures CUDA graphs).
+ENGINE_START_TIMEOUT_S = 1800.0
+#: Seconds between checks that the engine processes are alive while waiting for a page.
+ENGINE_POLL_S = 1.0
+#: Seconds an engine process is given to shut vLLM down before its process group is killed.
+ENGINE_STOP_S = 60.0
+#: What to do when an engine process cannot load the model.
+LOAD_HINT = ("check the model folder and that each GPU has the free memory gpu_memory_utilization asks for "
+             "(nvidia-smi); or use fewer GPUs")
+
+
+def gpu_devices(count: int) -> list[str]:
+    """The first ``count`` GPUs this process may use, as ``CUDA_VISIBLE_DEVICES`` names them.
+
+    Raises:
+        ValueError: ``CUDA_VISIBLE_DEVICES`` lists fewer GPUs than ``count``.
+    """
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is None:
+        return [str(i) for i in range(count)]
+    names = [d.strip() for d in visible.split(",") if d.strip()]
+    if len(names) < count:
+        raise ValueError(f"{count} GPUs asked for, CUDA_VISIBLE_DEVICES={visible!r} lists {len(names)}")
+    return names[:count]
+
+
+class _Inbox:
+    """The parent's end of an engine process's inbox. A thread of its own writes the pages (3 MB each), so a
+    process busy with its GPU never stalls the run; when the process is gone the write fails (broken pipe) and
+    the thread ends, where a ``multiprocessing.Queue`` would keep its feeder thread blocked, and the interpreter
+    waiting for it at exit."""
+
+    _STOP = object()
+
+    def __init__(self, conn: mp_connection.Connection, name: str):
+        self._conn = conn
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._write, name=name, daemon=True)
+        self._thread.start()
+
+    def put(self, item) -> None:
+        self._queue.put(item)
+
+    def _write(self) -> None:
+        while (item := self._queue.get()) is not self._STOP:
+            try:
+                self._conn.send(item)
+            except OSError:  # the process is gone; what is left in the queue goes nowhere
+                return
+
+    def close(self, timeout: float) -> None:
+        self._queue.put(self._STOP)
+        self._thread.join(timeout)
+        self._conn.close()
+
+
+class EngineProcessesTransport:
+    """Data parallel on one host without HTTP: one in-process vLLM engine per GPU, each in a process of its own
+    pinned to its GPU (``CUDA_VISIBLE_DEVICES``); a page goes to the process with the fewest pages outstanding.
+
+    Each process runs ``InProcessTransport``, so each GPU's front end (vLLM's image processing, a core's worth at
+    full speed) has a process of its own instead of sharing one interpreter. Each process has a pipe for its pages
+    (raw RGB, 3 MB each) and one for its answers, so one that dies blocks no other and is seen at once (end of
+    file). Its pages go to the others at no attempt's cost; with none left, pages come back with the error. Not
+    thread-safe: one ``run`` at a time.
+    """
+
+    name = "engine-processes"
+
+    def __init__(self, build_llm: Callable[[], Any], devices: Sequence[str], *, max_in_flight: int,
+                 sampling_factory: Callable[[Sampling], Any] = vllm_sampling_params,
+                 start_timeout_s: float = ENGINE_START_TIMEOUT_S):
+        """Start one process per device and wait until each has loaded the model.
+
+        Args:
+            build_llm: picklable; builds the ``vllm.LLM`` inside each process (after its GPU is pinned).
+            devices: a ``CUDA_VISIBLE_DEVICES`` value per process.
+            max_in_flight: pages in flight per process.
+            sampling_factory: picklable; ``Sampling -> vllm.SamplingParams``.
+        Raises:
+            EngineUnavailableError: a process failed to load the model (or did not within ``start_timeout_s``).
+        """
+        ctx = mp.get_context("spawn")  # vLLM must not inherit a parent's CUDA state; spawn is what it expects
+        self.devices = list(devices)
+        self.max_in_flight = max_in_flight
+        self._cancelled = ctx.Value("q", 0)  # runs up to this number were stopped by their caller
+        self._run_no = 0
+        self._inboxes: list[_Inbox] = []
+        self._answers: list[mp_connection.Connection] = []
+        self._procs: list[mp.process.BaseProcess] = []
+        for i, device in enumerate(self.devices):
+            pages_out, pages_in = ctx.Pipe(duplex=False)
+            answers, answer = ctx.Pipe(duplex=False)
+            self._procs.append(ctx.Process(target=_engine_process, name=f"vllm-gpu{device}", args=(
+                build_llm, device, i, pages_out, answer, self._cancelled, max_in_flight, sampling_factory)))
+            self._procs[-1].start()
+            pages_out.close()  # the process holds the only ends it uses: either side's exit is the other's
+            answer.close()  # end of file (or broken pipe)
+            self._inboxes.append(_Inbox(pages_in, name=f"vllm-gpu{device}-inbox"))
+            self._answers.append(answers)
+        self._alive = [False] * len(self.devices)
+        self._loading = set(range(len(self.devices)))
+        try:
+            self._wait_ready(start_timeout_s)
+        except BaseException:
+            self.close()
+            raise
+
+    def _receive(self, timeout: float) -> list[tuple[str, int, Any]]:
+        """What the processes said within ``timeout``: ("ready" | "failed" | "done" | "gone", process, detail)."""
+        listening = {self._answers[i]: i for i in range(len(self._procs)) if self._alive[i] or i in self._loading}
+        said = []
+        for conn in mp_connection.wait(list(listening), timeout):
+            i = listening[conn]
+            try:
+                said.append(conn.recv())
+            except (EOFError, OSError):
+                self._alive[i] = False
+                self._loading.discard(i)
+                said.append(("gone", i, self._procs[i].exitcode))
+        return said
+
+    def _wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self._loading:
+            if time.monotonic() > deadline:
+                raise EngineUnavailableError(f"the vLLM engines did not load within {timeout_s:.0f} s",
+                                             hint=LOAD_HINT)
+            for kind, i, detail in self._receive(ENGINE_POLL_S):
+                if kind == "failed":
+                    raise EngineUnavailableError(f"the vLLM engine on GPU {self.devices[i]} failed to load: "
+                                                 f"{detail}", hint=LOAD_HINT)
+                if kind == "gone":
+                    raise EngineUnavailableError(f"the vLLM engine process on GPU {self.devices[i]} exited while "
+                                                 f"loading", hint=LOAD_HINT)
+                self._loading.discard(i)
+                self._alive[i] = True
+
+    def run(self, pull: Callable[[], Request | None]) -> Iterator[Completion]:
+        self._run_no += 1
+        run_no = self._run_no
+        in_flight: dict[int, tuple[int, Request]] = {}  # key -> (process, request)
+        outstanding = [0] * len(self.devices)
+        backlog: deque[Request] = deque()  # pages of a process that died, sent again first
+        try:
+            while True:
+                while True:
+                    open_ = [i for i, alive in enumerate(self._alive) if alive and outstanding[i] < self.max_in_flight]
+                    if not open_ and any(self._alive):
+                        break
+                    req = backlog.popleft() if backlog else pull()
+                    if req is None:
+                        break
+                    if not open_:  # every engine process is gone: the page fails, the caller decides
+                        yield Completion(req.key, "", None, None, None, 0.0, server=self.name,
+                                         error="every vLLM engine process has exited")
+                        continue
+                    i = min(open_, key=outstanding.__getitem__)
+                    self._inboxes[i].put((run_no, req))
+                    in_flight[req.key] = (i, req)
+                    outstanding[i] += 1
+                if not in_flight:
+                    return
+                for kind, i, detail in self._receive(ENGINE_POLL_S):
+                    if kind == "gone":
+                        lost = [key for key, (j, _) in in_flight.items() if j == i]
+                        backlog.extend(in_flight.pop(key)[1] for key in lost)
+                        outstanding[i] = 0
+                        continue
+                    if kind != "done":
+                        continue
+                    done_run, c = detail
+                    if done_run != run_no or c.key not in in_flight:
+                        continue  # a page of a run its caller stopped
+                    in_flight.pop(c.key)
+                    outstanding[i] -= 1
+                    yield c
+        finally:
+            if in_flight:  # the caller stopped early: the processes drop this run's pages
+                self._cancelled.value = run_no
+
+    def close(self) -> None:
+        for inbox in self._inboxes:
+            inbox.put(None)
+        deadline = time.monotonic() + ENGINE_STOP_S
+        for p in self._procs:
+            p.join(timeout=max(0.0, deadline - time.monotonic()))
+            if p.exitcode is None:  # stuck: it and vLLM's processes (its group) go at once
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    p.kill()
+                p.join(timeout=10)
+        for inbox in self._inboxes:
+            inbox.close(timeout=10)
+        for conn in self._answers:
+            conn.close()
+        self._alive = [False] * len(self._procs)
+        self._loading.clear()
+
+
+def _engine_process(build_llm, device: str, index: int, inbox: mp_connection.Connection,
+                    answer: mp_connection.Connection, cancelled, max_in_flight: int, sampling_factory) -> None:
+    """One GPU's engine process: loads the model, says ("ready" | "failed", index, detail), serves, stops vLLM."""
+    os.setpgid(0, 0)  # a group of its own with vLLM's processes, so that the parent can stop them all
+    os.environ["CUDA_VISIBLE_DEVICES"] = device
+    try:
+        llm = build_llm()
+    except BaseException as e:
+        answer.send(("failed", index, f"{type(e).__name__}: {e}"))
+        return
+    try:
+        answer.send(("ready", index, None))
+        _serve_requests(InProcessTransport(llm, max_in_flight=max_in_flight, sampling_factory=sampling_factory),
+                        device, index, inbox, answer, cancelled)
+    finally:
+        # Now, not at exit: a multiprocessing child joins its own children (vLLM's engine core) before the
+        # interpreter's exit hooks would have told vLLM to stop them, and would wait for ever.
+        shutdown = getattr(getattr(getattr(llm, "llm_engine", None), "engine_core", None), "shutdown", None)
+        if callable(shutdown):
+            shutdown()
+
+
+def _serve_requests(transport: InProcessTransport, device: str, index: int, inbox: mp_connection.Connection,
+                    answer: mp_connection.Connection, cancelled) -> None:
+    """Takes (run, request) from ``inbox`` and answers ("done", index, (run, completion)) on ``answer``.
+
+    Stops on ``None`` or when the parent is gone. Pages of runs up to ``cancelled.value`` are dropped (in the
+    inbox) or aborted (on the GPU).
+    """
+    tags = itertools.count()
+    owners: dict[int, tuple[int, int]] = {}  # the transport's key -> (run, the caller's key)
+    newest = 0
+    stop = False
+
+    def take(block: bool):
+        nonlocal stop, newest
+        while not stop:
+            try:
+                if not inbox.poll(ENGINE_POLL_S if block else 0):
+                    if block:
+                        continue
+                    return None
+                item = inbox.recv()
+            except (EOFError, OSError):  # the parent is gone
+                item = None
+            if item is None:
+                stop = True
+                return None
+            run, req = item
+            if run <= cancelled.value:
+                continue
+            newest = max(newest, run)
+            tag = next(tags)
+            owners[tag] = (run, req.key)
+            req.key = tag
+            return req
+        return None
+
+    while not stop:
+        first = take(block=True)
+        if first is None:
+            break
+        pending = [first]
+        pull = lambda: pending.pop() if pending else take(block=False)  # noqa: E731
+        for c in transport.run(pull, cancelled=lambda: cancelled.value >= newest):
+            run, key = owners.pop(c.key)
+            answer.send(("done", index, (run, dataclasses.replace(c, key=key, server=f"gpu{device}"))))
+        owners.clear()  # what is left was aborted with its run
 
 
 class ServerTransport:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -21,28 +22,9 @@ from pdf_ocr_pipeline.errors import EngineUnavailableError
 from pdf_ocr_pipeline.pdf.render import render_document
 
 from ..conftest import needs_tesseract
-
-# What DeepSeek-OCR writes (shapes taken from its outputs): a grounded document page, a diagram page read with
-# "OCR this image." (one ref with two boxes), a runaway repetition and an output cut inside a box.
-DOC = """<|ref|>title<|/ref|><|det|>[[102, 60, 898, 95]]<|/det|>
-# Квартальный отчёт
-
-<|ref|>text<|/ref|><|det|>[[100, 120, 900, 300]]<|/det|>
-Выручка выросла на 12% по сравнению с прошлым кварталом.
-
-<|ref|>image<|/ref|><|det|>[[150, 320, 850, 600]]<|/det|>
-
-
-<|ref|>image_caption<|/ref|><|det|>[[300, 610, 700, 630]]<|/det|>
-Рис. 1. Динамика продаж
-
-<|ref|>table<|/ref|><|det|>[[100, 650, 900, 900]]<|/det|>
-<table><tr><td>Q1</td><td>100</td></tr><tr><td>Q2</td><td>112</td></tr></table><｜end▁of▁sentence｜>"""
-BPMN = """<|ref|>Start<|/ref|><|det|>[[40, 410, 90, 440]]<|/det|>
-<|ref|>Approve invoice<|/ref|><|det|>[[200, 380, 330, 470]]<|/det|>
-<|ref|>Yes<|/ref|><|det|>[[400, 300, 430, 320], [600, 500, 630, 520]]<|/det|>"""
-RUNAWAY = "<|ref|>table<|/ref|><|det|>[[100, 100, 900, 900]]<|/det|>\n<table>" + "<tr><td>0</td><td>0</td></tr>" * 300
-TRUNCATED = "<|ref|>text<|/ref|><|det|>[[100, 100, 900, 2"
+from .fake_vllm import (BPMN, DOC, RUNAWAY, TRUNCATED, FakeCompletionOutput, FakeLLM, FakeRequestOutput,
+                        build_fake_llm, build_llm_stuck_on_exit, fail_to_load, gpu1_dies, gpu_of_this_process,
+                        runaway_on_first_attempt, same_params)
 
 
 @pytest.fixture(scope="module")
@@ -52,49 +34,6 @@ def pages(fixtures: Path) -> list[PageImage]:
 
 
 # ------------------------------------------------------------------ the in-process transport's boundary
-
-
-@dataclass
-class FakeCompletionOutput:  # vllm.outputs.CompletionOutput
-    text: str
-    finish_reason: str
-    token_ids: list[int]
-
-
-@dataclass
-class FakeRequestOutput:  # vllm.outputs.RequestOutput, as LLMEngine.step() returns it (FINAL_ONLY)
-    request_id: str
-    prompt_token_ids: list[int]
-    outputs: list[FakeCompletionOutput]
-    finished: bool = True
-
-
-@dataclass
-class FakeLLM:
-    """Stands in for ``vllm.LLM``: ``llm_engine.add_request`` / ``step``. Finishes up to ``per_step`` requests a
-    step, newest first (so results come back out of order, as they do on a GPU)."""
-
-    answer: callable
-    per_step: int = 2
-    added: list = field(default_factory=list)
-    queue: list = field(default_factory=list)
-
-    @property
-    def llm_engine(self):
-        return self
-
-    def add_request(self, request_id, prompt, params):
-        assert prompt["prompt"].startswith("<image>\n") and prompt["multi_modal_data"]["image"].size == (1024, 1024)
-        self.added.append((request_id, prompt, params))
-        self.queue.append((request_id, prompt, params))
-
-    def step(self):
-        done, self.queue = self.queue[-self.per_step:], self.queue[:-self.per_step]
-        outs = []
-        for rid, prompt, params in reversed(done):
-            text, reason = self.answer(prompt["prompt"], params)
-            outs.append(FakeRequestOutput(rid, [0] * 285, [FakeCompletionOutput(text, reason, [5] * (len(text) // 3))]))
-        return outs
 
 
 def in_process(answer, **options) -> tuple[DeepSeekVllmEngine, FakeLLM]:
@@ -208,8 +147,6 @@ def test_image_preparation_runs_in_worker_processes(pages):
 
 def test_image_preparation_yields_the_cpu_to_vllm():
     """Found on a two-GPU host: preparation workers at normal priority slowed vLLM's own processes."""
-    import os
-
     from pdf_ocr_pipeline.engines.deepseek_vllm import PREP_WORKER_NICENESS
 
     engine = DeepSeekVllmEngine(DeepSeekVllmOptions(transport="in-process", prep_workers=1),
@@ -234,6 +171,97 @@ def test_a_caller_that_stops_early_aborts_the_pages_still_on_the_gpu(pages):
     results.close()
     engine.close()
     assert first.page_no == 1 and aborted and set(aborted) <= {rid for rid, _, _ in llm.added}
+
+
+# ------------------------------------------------------------------ several GPUs: one engine process each
+
+
+def on_gpus(answer, gpus: int = 2, **options) -> DeepSeekVllmEngine:
+    opts = DeepSeekVllmOptions(transport="in-process", gpus=gpus, prep_workers=0, concurrency=2, **options)
+    return DeepSeekVllmEngine(opts, llm_builder=partial(build_fake_llm, answer), sampling_factory=same_params)
+
+
+def test_pages_spread_over_one_engine_process_per_gpu(pages, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5,6")  # the processes take the first two GPUs this one may use
+    engine = on_gpus(gpu_of_this_process)
+    try:
+        assert engine.health() == {"in-process gpu3": engine.options.model, "in-process gpu5": engine.options.model}
+        results = list(engine.ocr_pages(pages * 4))
+    finally:
+        engine.close()
+    assert [r.page_no for r in results] == [1, 2, 3] * 4 and all(r.error is None for r in results)
+    assert {r.raw_output.rsplit("gpu ", 1)[1] for r in results} == {"3 -->", "5 -->"}
+    assert all(r.text.startswith("# Квартальный отчёт") and len(r.blocks) == 5 for r in results)
+    metrics = engine.run_metrics()
+    assert metrics["pages"] == 12 and metrics["attempts"] == 12 and metrics["tokens_in"] == 12 * 285
+
+
+def test_on_several_gpus_a_runaway_page_is_retried(pages):
+    engine = on_gpus(runaway_on_first_attempt)
+    try:
+        results = list(engine.ocr_pages(pages))
+    finally:
+        engine.close()
+    assert [(r.source, r.attempts, r.error) for r in results] == [("ocr", 2, None)] * 3
+
+
+def test_the_pages_of_an_engine_process_that_dies_go_to_the_others(pages):
+    engine = on_gpus(gpu1_dies)
+    try:
+        results = list(engine.ocr_pages(pages * 2))
+        again = list(engine.ocr_pages(pages))  # the next run uses the GPU that is left
+    finally:
+        engine.close()
+    assert [r.page_no for r in results] == [1, 2, 3] * 2
+    assert all(r.error is None and r.attempts == 1 and r.raw_output.endswith("gpu 0 -->") for r in results + again)
+
+
+def test_an_engine_process_that_cannot_load_the_model_is_a_clear_error():
+    opts = DeepSeekVllmOptions(transport="in-process", gpus=2, prep_workers=0)
+    with pytest.raises(EngineUnavailableError, match="GPU [01] failed to load: RuntimeError: CUDA out of memory"):
+        DeepSeekVllmEngine(opts, llm_builder=fail_to_load, sampling_factory=same_params)
+
+
+def test_a_run_stopped_early_leaves_nothing_behind_for_the_next(pages):
+    engine = on_gpus(gpu_of_this_process)
+    try:
+        first = engine.ocr_pages(pages * 20)
+        assert next(first).page_no == 1
+        first.close()
+        results = list(engine.ocr_pages(pages))
+    finally:
+        engine.close()
+    assert [r.page_no for r in results] == [1, 2, 3] and all(r.error is None for r in results)
+    assert engine.run_metrics()["attempts"] == 3
+
+
+def test_closing_stops_an_engine_process_stuck_on_the_way_out_with_what_it_started(pages, tmp_path, monkeypatch):
+    """Found on the GPU machine: the engine processes hung on exit, and vLLM's engine cores kept the GPU."""
+    from pdf_ocr_pipeline.engines import vllm_transport
+
+    monkeypatch.setattr(vllm_transport, "ENGINE_STOP_S", 2.0)
+    opts = DeepSeekVllmOptions(transport="in-process", gpus=2, prep_workers=0, concurrency=2)
+    engine = DeepSeekVllmEngine(opts, llm_builder=partial(build_llm_stuck_on_exit, str(tmp_path)),
+                                sampling_factory=same_params)
+    assert [r.error for r in engine.ocr_pages(pages)] == [None] * 3
+    engine.close()
+    helpers = [int(p.read_text()) for p in tmp_path.glob("*.pid")]
+    assert len(helpers) == 2 and not any(p.is_alive() for p in engine.transport._procs)
+    assert not [pid for pid in helpers if _running(pid)]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def test_more_gpus_than_visible_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    with pytest.raises(ValueError, match="2 GPUs asked for"):
+        DeepSeekVllmEngine(DeepSeekVllmOptions(transport="in-process", gpus=2), llm_builder=build_fake_llm)
 
 
 # ------------------------------------------------------------------ the server transport's boundary
@@ -317,7 +345,7 @@ def test_one_server_down_at_request_time_is_retried_elsewhere(pages):
 @pytest.mark.parametrize("bad", [
     {"unknown_field": 1}, {"max_tokens": 8}, {"max_tokens": 100_000}, {"concurrency": 0},
     {"gpu_memory_utilization": 1.5}, {"transport": "grpc"}, {"server_urls": ()}, {"server_urls": ("gpu:8000",)},
-    {"resolution": "large"}, {"max_retries": 9}, {"retry_repetition_penalty": 0.5},
+    {"resolution": "large"}, {"max_retries": 9}, {"retry_repetition_penalty": 0.5}, {"gpus": 0},
 ])
 def test_options_are_validated(bad):
     with pytest.raises(ValidationError):

@@ -12,7 +12,7 @@ from pdf_ocr_pipeline.engines.grounding import box_to_points, is_runaway, iter_r
 from pdf_ocr_pipeline.engines.image_prep import Frame, image_tokens, prepare, tile_grid
 from pdf_ocr_pipeline.pdf.render import render_document
 
-from .test_deepseek_vllm import BPMN, DOC, RUNAWAY, TRUNCATED
+from .fake_vllm import BPMN, DOC, RUNAWAY, TRUNCATED
 
 SQUARE = dict(page_w_pt=500.0, page_h_pt=500.0)
 
