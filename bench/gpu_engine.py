@@ -6,6 +6,7 @@ dummy weights): 1024 output tokens forced per page (``ignore_eos``), n-gram filt
 and prints one JSON line; the driver writes them all to ``--out``/results.jsonl and a table at the end.
 
     python3 bench/gpu_engine.py --model /tmp/gpu/payload/model --out $OUT --phases selftest,engine-base,vanilla
+    python3 bench/gpu_engine.py ... --phases engine-gpus,engine-base --gpus 2   # two GPUs against one, in-process
 """
 
 from __future__ import annotations
@@ -304,14 +305,111 @@ def encoder_check(model) -> dict:
     return out
 
 
-def _in_process_options(args, resolution: str, max_tokens: int):
+def _in_process_options(args, resolution: str, max_tokens: int, gpus: int = 1):
     """Our in-process engine's options for the benchmark: dummy weights, 1,024 tokens forced, no retries."""
     from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmOptions
 
     return DeepSeekVllmOptions(model=args.model, transport="in-process", resolution=resolution, load_format="dummy",
                                ignore_eos=True, max_retries=0, fallback="none", concurrency=args.concurrency,
                                max_num_seqs=args.concurrency, prep_workers=args.prep_workers,
-                               ngram_impl=args.ngram_impl, gpu_memory_utilization=0.9, max_tokens=max_tokens)
+                               ngram_impl=args.ngram_impl, gpu_memory_utilization=0.9, max_tokens=max_tokens,
+                               gpus=gpus)
+
+
+FRONT_END_DIR = Path("/tmp/bench_front_end")
+
+
+def _timed_llm(options):
+    """The engine's ``vllm.LLM``, built in a GPU's engine process, with its front-end seconds (and torch's CPU
+    threads) written to ``FRONT_END_DIR/<pid>.json`` every half second for the bench to read."""
+    import threading
+
+    import torch
+
+    from pdf_ocr_pipeline.engines.deepseek_vllm import build_llm
+
+    llm = build_llm(options)
+    acc = timed_front_end(llm)
+    path = FRONT_END_DIR / f"{os.getpid()}.json"
+
+    def write() -> None:
+        while True:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"gpu": os.environ.get("CUDA_VISIBLE_DEVICES"), "front_end_s": acc[0],
+                                       "torch_threads": torch.get_num_threads()}))
+            tmp.replace(path)  # whole files only: the bench reads them meanwhile
+            time.sleep(0.5)
+
+    threading.Thread(target=write, daemon=True).start()
+    return llm
+
+
+def _front_ends() -> dict[str, dict]:
+    return {d["gpu"]: d for d in (json.loads(p.read_text()) for p in FRONT_END_DIR.glob("*.json"))}
+
+
+def phase_engine_gpus(args) -> dict:
+    """Our engine in-process on ``--gpus`` GPUs: one vLLM engine process per GPU (the ``gpus`` option), pages
+    spread over them by fewest outstanding; ``--engine-pages`` pages a GPU, timed after a warm-up, once per
+    preparation worker count of ``--prep-sweep``. Each GPU process's front-end seconds are reported; ``top``
+    samples the host's CPU during the first timed run (``top.txt``)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+    import multiprocessing as mp
+
+    from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, _yield_cpu_to_engine
+
+    if args.child_omp:
+        os.environ["OMP_NUM_THREADS"] = str(args.child_omp)  # the engine processes inherit it
+    FRONT_END_DIR.mkdir(exist_ok=True)
+    for old in FRONT_END_DIR.glob("*.json"):
+        old.unlink()
+    opts = _in_process_options(args, args.resolution, 1024, gpus=args.gpus)
+    t0 = time.perf_counter()
+    engine = DeepSeekVllmEngine(opts, llm_builder=partial(_timed_llm, opts))
+    res = {"phase": f"engine-{args.resolution}-{args.gpus}gpu", "load_s": round(time.perf_counter() - t0, 1),
+           "gpus": args.gpus, "concurrency_per_gpu": args.concurrency, "child_omp": args.child_omp}
+    pages = page_images(args.engine_pages * args.gpus)
+    sweep = [int(x) for x in (args.prep_sweep or str(args.prep_workers)).split(",")]
+    try:
+        list(engine.ocr_pages(pages[:16 * args.gpus]))
+        for k, workers in enumerate(sweep):
+            if workers != engine.options.prep_workers or k:  # the bench swaps the engine's pool between runs
+                engine._prep.shutdown()
+                engine._prep = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                                                   initializer=_yield_cpu_to_engine)
+                list(engine.ocr_pages(pages[:8]))
+            top = None
+            if k == 0:
+                try:
+                    top = subprocess.Popen(["top", "-b", "-c", "-d", "3", "-n", "10", "-w", "250"],
+                                           stdout=open(Path(args.out) / "top.txt", "w"), stderr=subprocess.DEVNULL)
+                except OSError:
+                    pass
+            time.sleep(1.0)
+            before = _front_ends()
+            t = time.perf_counter()
+            out = list(engine.ocr_pages(pages))
+            wall = time.perf_counter() - t
+            time.sleep(1.0)
+            after = _front_ends()
+            if top:
+                top.terminate()
+            m = engine.run_metrics()
+            n = len(pages)
+            res[f"full-prep{workers}"] = {
+                "pages": n, "wall_s": round(wall, 2), "pages_per_s": round(n / wall, 2),
+                "first_page_s": m["first_page_s"], "prep_s_workers": m["prep_s"],
+                "tokens_out_per_s": round(m["tokens_out"] / wall), "prompt_tokens": out[0].tokens_in,
+                "errors": sum(p.error is not None for p in out),
+                "first_error": next((p.error for p in out if p.error), None),
+                "front_end_s": {g: round(a["front_end_s"] - before.get(g, {}).get("front_end_s", 0.0), 2)
+                                for g, a in after.items()},
+                "torch_threads": {g: a["torch_threads"] for g, a in after.items()},
+                "gpu_memory_used_mb": m["gpu_memory_used_mb"]}
+    finally:
+        engine.close()
+    return res
 
 
 def phase_engine(args, resolution: str) -> dict:
@@ -501,6 +599,8 @@ def run_phase(args) -> dict:
         return phase_ban_end_to_end(args)
     if args.phase == "vanilla":
         return phase_vanilla(args)
+    if args.phase == "engine-gpus":
+        return phase_engine_gpus(args)
     if args.phase.startswith("engine-"):
         return phase_engine(args, args.phase.split("-", 1)[1])
     if args.phase == "server":
@@ -508,6 +608,11 @@ def run_phase(args) -> dict:
     if args.phase == "profile":
         return phase_profile(args)
     raise SystemExit(f"unknown phase {args.phase}")
+
+
+def _kill_session(sid: int) -> None:
+    """Every process of a session (the engine processes make process groups of their own inside it)."""
+    subprocess.run(["pkill", "-9", "-s", str(sid)], check=False)
 
 
 def main() -> None:
@@ -526,6 +631,8 @@ def main() -> None:
     ap.add_argument("--api-servers", type=int, default=4)
     ap.add_argument("--servers-per-gpu", type=int, default=1)
     ap.add_argument("--data-parallel", type=int, default=1, help="server phase: one server, vLLM's DP over N GPUs")
+    ap.add_argument("--prep-sweep", default="", help="engine-gpus: preparation worker counts to time, e.g. 8,16")
+    ap.add_argument("--child-omp", type=int, default=0, help="engine-gpus: OMP_NUM_THREADS of the engine processes")
     ap.add_argument("--server-wait-s", type=float, default=300)
     ap.add_argument("--budget-s", type=float, default=570)
     ap.add_argument("--profile-delay", type=int, default=0, help="engine steps before the profiler starts")
@@ -549,15 +656,21 @@ def main() -> None:
             continue
         cmd = [sys.executable, __file__, *sys.argv[1:], "--phase", phase]
         t = time.perf_counter()
+        # a session of its own: a phase that runs out of time goes with every process it started (vLLM's
+        # engines keep the GPU's memory otherwise, and the next phase cannot load)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
         try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=left - 10)
-            lines = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
+            stdout, stderr = p.communicate(timeout=left - 10)
+            lines = [ln for ln in stdout.splitlines() if ln.startswith("RESULT ")]
             res = json.loads(lines[-1][7:]) if lines else {"phase": phase, "failed": p.returncode,
-                                                           "tail": p.stderr[-3000:]}
-            (out / f"{phase}.log").write_text(p.stdout[-200000:] + "\n---stderr---\n" + p.stderr[-400000:])
-        except subprocess.TimeoutExpired as e:
+                                                           "tail": stderr[-3000:]}
+        except subprocess.TimeoutExpired:
+            _kill_session(p.pid)
+            stdout, stderr = p.communicate()
             res = {"phase": phase, "timeout": True}
-            (out / f"{phase}.log").write_text(str(e.stdout)[-100000:] + str(e.stderr)[-100000:])
+        finally:
+            _kill_session(p.pid)  # what the phase left behind
+        (out / f"{phase}.log").write_text(stdout[-200000:] + "\n---stderr---\n" + stderr[-400000:])
         res["phase_s"] = round(time.perf_counter() - t, 1)
         print(json.dumps(res), flush=True)
         with open(out / "results.jsonl", "a") as f:
