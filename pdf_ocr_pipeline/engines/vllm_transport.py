@@ -251,7 +251,9 @@ class EngineProcessesTransport:
         ctx = mp.get_context("spawn")  # vLLM must not inherit a parent's CUDA state; spawn is what it expects
         self.devices = list(devices)
         self.max_in_flight = max_in_flight
-        self._cancelled = ctx.Value("q", 0)  # runs up to this number were stopped by their caller
+        # runs up to this number were stopped by their caller; one writer (this process), so no lock that a
+        # process dying at the wrong moment could leave taken
+        self._cancelled = ctx.Value("q", 0, lock=False)
         self._run_no = 0
         self._inboxes: list[_Inbox] = []
         self._answers: list[mp_connection.Connection] = []
