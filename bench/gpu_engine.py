@@ -353,11 +353,9 @@ def phase_engine_gpus(args) -> dict:
     spread over them by fewest outstanding; ``--engine-pages`` pages a GPU, timed after a warm-up, once per
     preparation worker count of ``--prep-sweep``. Each GPU process's front-end seconds are reported; ``top``
     samples the host's CPU during the first timed run (``top.txt``)."""
-    from concurrent.futures import ProcessPoolExecutor
     from functools import partial
-    import multiprocessing as mp
 
-    from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, _yield_cpu_to_engine
+    from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, image_prep_pool
 
     if args.child_omp:
         os.environ["OMP_NUM_THREADS"] = str(args.child_omp)  # the engine processes inherit it
@@ -374,10 +372,9 @@ def phase_engine_gpus(args) -> dict:
     try:
         list(engine.ocr_pages(pages[:16 * args.gpus]))
         for k, workers in enumerate(sweep):
-            if workers != engine.options.prep_workers or k:  # the bench swaps the engine's pool between runs
+            if k or workers != args.prep_workers:  # the bench swaps the engine's pool between runs
                 engine._prep.shutdown()
-                engine._prep = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
-                                                   initializer=_yield_cpu_to_engine)
+                engine._prep = image_prep_pool(workers)
                 list(engine.ocr_pages(pages[:8]))
             top = None
             if k == 0:
@@ -396,13 +393,8 @@ def phase_engine_gpus(args) -> dict:
             if top:
                 top.terminate()
             m = engine.run_metrics()
-            n = len(pages)
-            res[f"full-prep{workers}"] = {
-                "pages": n, "wall_s": round(wall, 2), "pages_per_s": round(n / wall, 2),
-                "first_page_s": m["first_page_s"], "prep_s_workers": m["prep_s"],
-                "tokens_out_per_s": round(m["tokens_out"] / wall), "prompt_tokens": out[0].tokens_in,
-                "errors": sum(p.error is not None for p in out),
-                "first_error": next((p.error for p in out if p.error), None),
+            res[f"full-prep{workers}"] = _run_figures(out, wall, m) | {
+                "prep_s_workers": m["prep_s"],
                 "front_end_s": {g: round(a["front_end_s"] - before.get(g, {}).get("front_end_s", 0.0), 2)
                                 for g, a in after.items()},
                 "torch_threads": {g: a["torch_threads"] for g, a in after.items()},
@@ -440,11 +432,9 @@ def phase_engine(args, resolution: str) -> dict:
         out = list(eng.ocr_pages(pages[:n]))
         wall = time.perf_counter() - t
         m = eng.run_metrics()
-        res[label] = {"pages": n, "wall_s": round(wall, 2), "pages_per_s": round(n / wall, 2),
-                      "front_end_s": round(fe[0], 2), "prep_s_workers": m["prep_s"],
-                      "first_page_s": m["first_page_s"], "tokens_out": m["tokens_out"],
-                      "tokens_out_per_s": round(m["tokens_out"] / wall), "prompt_tokens": out[0].tokens_in,
-                      "errors": sum(p.error is not None for p in out), "gpu_memory_used_mb": m["gpu_memory_used_mb"]}
+        res[label] = _run_figures(out, wall, m) | {
+            "front_end_s": round(fe[0], 2), "prep_s_workers": m["prep_s"], "tokens_out": m["tokens_out"],
+            "gpu_memory_used_mb": m["gpu_memory_used_mb"]}
     return res
 
 
@@ -583,7 +573,12 @@ def _timed_server_run(args, urls: list[str], pages: list, concurrency: int, warm
         m = eng.run_metrics()
     finally:
         eng.close()
-    n = len(pages)
+    return _run_figures(out, wall, m)
+
+
+def _run_figures(out: list, wall: float, m: dict) -> dict:
+    """A timed engine run's figures: ``out`` its pages, ``wall`` its seconds, ``m`` the engine's run metrics."""
+    n = len(out)
     return {"pages": n, "wall_s": round(wall, 2), "pages_per_s": round(n / wall, 2),
             "first_page_s": m["first_page_s"], "tokens_out_per_s": round(m["tokens_out"] / wall),
             "prompt_tokens": out[0].tokens_in, "errors": sum(p.error is not None for p in out),

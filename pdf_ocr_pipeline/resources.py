@@ -77,7 +77,8 @@ class OcrEngineResource(dg.ConfigurableResource):
         if self.engine == "deepseek-vllm":
             return {"model": self.model, "transport": self.transport, "server_urls": tuple(self.server_urls),
                     "resolution": self.resolution, "max_tokens": self.max_tokens, "concurrency": self.concurrency,
-                    "gpus": self.gpus, "prep_workers": self.prep_workers, "max_retries": self.max_retries, "gpu_memory_utilization": self.gpu_memory_utilization,
+                    "gpus": self.gpus, "prep_workers": self.prep_workers, "max_retries": self.max_retries,
+                    "gpu_memory_utilization": self.gpu_memory_utilization,
                     "tesseract_languages": self.languages, "tesseract_tessdata_dir": self.tessdata_dir}
         return {"languages": self.languages, "tessdata_dir": self.tessdata_dir, "workers": self.workers,
                 "page_timeout_s": self.page_timeout_s}

@@ -161,6 +161,13 @@ def _yield_cpu_to_engine() -> None:
         pass
 
 
+def image_prep_pool(workers: int) -> Executor:
+    """Where pages are prepared: ``workers`` processes at a lower CPU priority, or two threads when 0."""
+    if workers:
+        return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_yield_cpu_to_engine)
+    return ThreadPoolExecutor(2, thread_name_prefix="image-prep")
+
+
 class DeepSeekVllmEngine:
     """DeepSeek-OCR through vLLM. ``ocr_pages`` batches: up to ``concurrency`` pages per server (or in-process)
     are in flight, pages of every caller's documents share the GPU batch. One ``ocr_pages`` at a time per
@@ -192,13 +199,11 @@ class DeepSeekVllmEngine:
         self._version: str | None = None
         self._fallback_pool: ThreadPoolExecutor | None = None
         kw = {"sampling_factory": sampling_factory} if sampling_factory else {}
-        if o.transport == "in-process" and o.gpus > 1:
-            self.transport = EngineProcessesTransport(llm_builder or partial(build_llm, o), gpu_devices(o.gpus),
-                                                      max_in_flight=o.concurrency, **kw)
-            self._encoding = "raw"
-        elif o.transport == "in-process":
-            self.transport = InProcessTransport(llm if llm is not None else build_llm(o),
-                                                max_in_flight=o.concurrency, **kw)
+        if o.transport == "in-process":
+            self.transport = (
+                EngineProcessesTransport(llm_builder or partial(build_llm, o), gpu_devices(o.gpus),
+                                         max_in_flight=o.concurrency, **kw) if o.gpus > 1
+                else InProcessTransport(llm if llm is not None else build_llm(o), max_in_flight=o.concurrency, **kw))
             self._encoding = "raw"
         else:
             self.transport = ServerTransport(list(o.server_urls), o.served_model_name or o.model,
@@ -206,9 +211,7 @@ class DeepSeekVllmEngine:
                                              http_transport=http_transport)
             self.transport.health()
             self._encoding = o.image_encoding
-        self._prep: Executor = (ProcessPoolExecutor(o.prep_workers, mp_context=mp.get_context("spawn"),
-                                                    initializer=_yield_cpu_to_engine)
-                                if o.prep_workers else ThreadPoolExecutor(2, thread_name_prefix="image-prep"))
+        self._prep: Executor = image_prep_pool(o.prep_workers)
 
     def health(self) -> dict[str, str]:
         """What answers: served models by server URL (server mode) or the in-process model.
