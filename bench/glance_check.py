@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pdf_ocr_pipeline.bpmn.document import GLANCE_DPI, pictures_area, pictures_may_hold_diagram  # noqa: E402
-from pdf_ocr_pipeline.bpmn.glance import glance_grey  # noqa: E402
+from pdf_ocr_pipeline.bpmn.glance import glance_plan  # noqa: E402
 
 TESTDATA = ROOT.parent / "shared" / "testdata"
 
@@ -136,7 +136,8 @@ def main() -> int:
             pages += 1
             infos = page.get_image_info()
             area = pictures_area(page, infos)
-            took = not area.is_empty and glance_grey(page, infos, area, GLANCE_DPI) is not None
+            # which path the look takes: whether MuPDF's part of the new look plans it (decodes nothing)
+            took = not area.is_empty and glance_plan(page, infos, area, GLANCE_DPI) is not None
             cheap += took
             pymupdf.TOOLS.store_shrink(100)
             t = time.perf_counter()

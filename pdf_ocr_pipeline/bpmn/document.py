@@ -21,7 +21,7 @@ from ..engines.base import Block
 from ..pdf.inspect import PdfPages
 from ..pdf.pool import map_pages
 from . import extract_diagram, to_bpmn_xml
-from .glance import compose, glance_plan
+from .glance import compose, glance_plan, grey_pixels
 from .model import BpmnDiagram
 from .rows import looks_like_prose
 
@@ -45,8 +45,7 @@ LOOK_THREADS = min(2, os.cpu_count() or 1)
 LOOKS_AHEAD = 8
 
 
-def pictures_may_hold_diagram(page: pymupdf.Page, words: list[tuple[float, float, float, float]] | None = None,
-                              decode: bool = True, drawings: list[dict] | None = None) -> bool:
+def pictures_may_hold_diagram(page: pymupdf.Page, decode: bool = True) -> bool:
     """A cheap look at a page's pictures before the expensive raster search: do they enclose outlines?
 
     The area the page's images cover is rendered in grey at ``GLANCE_DPI``, binarised as the raster search
@@ -56,11 +55,10 @@ def pictures_may_hold_diagram(page: pymupdf.Page, words: list[tuple[float, float
     are not judged here (``find_diagrams`` searches them as before).
 
     Where it draws the same image, the pictures are decoded by OpenCV rather than MuPDF (``glance.glance_plan``,
-    ``decode``); ``words`` (boxes of the page's words, points) and ``drawings`` (``get_cdrawings()``) save
-    reading them from the page again for that.
+    ``decode``); MuPDF decides where a picture's data turns out broken.
     """
-    verdict = picture_look(page, words, decode, drawings)()
-    return verdict if verdict is not None else pictures_may_hold_diagram(page, words, False, drawings)
+    verdict = picture_look(page, decode=decode)()
+    return verdict if verdict is not None else picture_look(page, decode=False)()
 
 
 def picture_look(page: pymupdf.Page, words: list[tuple[float, float, float, float]] | None = None,
@@ -75,9 +73,8 @@ def picture_look(page: pymupdf.Page, words: list[tuple[float, float, float, floa
     plan = glance_plan(page, infos, area, GLANCE_DPI, words, drawings) if decode else None
     if plan is not None:
         return partial(_look_at_plan, plan)
-    pix = page.get_pixmap(dpi=GLANCE_DPI, clip=area, colorspace=pymupdf.csGRAY, alpha=False)
-    gray = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]
-    return partial(_encloses_outlines, gray)
+    return partial(_encloses_outlines, grey_pixels(page.get_pixmap(dpi=GLANCE_DPI, clip=area,
+                                                                  colorspace=pymupdf.csGRAY, alpha=False)))
 
 
 def pictures_area(page: pymupdf.Page, infos: list[dict]) -> pymupdf.Rect:
@@ -161,7 +158,7 @@ def _search_if(page: pymupdf.Page, row: dict, check: bool | None) -> BpmnDiagram
     """``search_page`` where ``check`` (``page_check``'s answer) lets the page through; ``None``: a picture's
     data was broken, and MuPDF's look decides."""
     if check is None:
-        check = pictures_may_hold_diagram(page, _word_boxes(row), decode=False)
+        check = pictures_may_hold_diagram(page, decode=False)
     return search_page(page, row) if check else None
 
 

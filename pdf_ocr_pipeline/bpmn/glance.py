@@ -175,8 +175,7 @@ def glance_plan(page: pymupdf.Page, infos: list[dict], area: pymupdf.Rect, dpi: 
     if any(o.intersects(r) for o in others for r, _ in boxes):
         return None
     k = dpi / 72
-    cx0, cy0 = int(np.floor(area.x0 * k + 0.001)), int(np.floor(area.y0 * k + 0.001))
-    cx1, cy1 = int(np.ceil(area.x1 * k - 0.001)), int(np.ceil(area.y1 * k - 0.001))
+    cx0, cy0, cx1, cy1 = _pixel_box(area, k)
     if cx1 - cx0 < 1 or cy1 - cy0 < 1:
         return None
     shape = (cy1 - cy0, cx1 - cx0)
@@ -191,8 +190,9 @@ def glance_plan(page: pymupdf.Page, infos: list[dict], area: pymupdf.Rect, dpi: 
             alpha = _flate_picture(doc, int(smask[1].split()[0]), grey_only=True)
             if alpha is None:
                 return None
-        x0, y0 = max(int(np.floor(r.x0 * k + 0.001)), cx0) - cx0, max(int(np.floor(r.y0 * k + 0.001)), cy0) - cy0
-        x1, y1 = min(int(np.ceil(r.x1 * k - 0.001)), cx1) - cx0, min(int(np.ceil(r.y1 * k - 0.001)), cy1) - cy0
+        px0, py0, px1, py1 = _pixel_box(r, k)
+        x0, y0 = max(px0, cx0) - cx0, max(py0, cy0) - cy0
+        x1, y1 = min(px1, cx1) - cx0, min(py1, cy1) - cy0
         if x1 - x0 < 1 or y1 - y0 < 1 or x1 - x0 > pic.width or y1 - y0 > pic.height:
             return None  # enlarged pictures: MuPDF's interpolation, not OpenCV's
         pictures.append(((x0, y0, x1, y1), pic, alpha))
@@ -210,9 +210,20 @@ def glance_plan(page: pymupdf.Page, infos: list[dict], area: pymupdf.Rect, dpi: 
                 pix = page.get_pixmap(dpi=dpi, clip=clip, colorspace=pymupdf.csGRAY, alpha=False)
                 if (pix.x, pix.y, pix.width, pix.height) != (cx0 + x, cy0 + ya, xa - x, yb - ya):
                     return None
-                strips.append((x, ya, np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]))
+                strips.append((x, ya, grey_pixels(pix)))
             x = max(x, xb)
     return GlancePlan(shape, pictures, strips)
+
+
+def _pixel_box(r: pymupdf.Rect, k: float) -> tuple[int, int, int, int]:
+    """The pixels MuPDF renders for ``r`` at ``k`` pixels a point (its rounding, with the same tolerance)."""
+    return (int(np.floor(r.x0 * k + 0.001)), int(np.floor(r.y0 * k + 0.001)),
+            int(np.ceil(r.x1 * k - 0.001)), int(np.ceil(r.y1 * k - 0.001)))
+
+
+def grey_pixels(pix: pymupdf.Pixmap) -> np.ndarray:
+    """A grey pixmap's pixels as an array (a view on its samples, without the row padding)."""
+    return np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]
 
 
 def compose(plan: GlancePlan) -> np.ndarray | None:

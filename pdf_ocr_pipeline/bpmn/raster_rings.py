@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pdf_ocr_pipeline.bpmn.labels import word_conf
+
 ANGLES = 180
 
 
@@ -159,7 +161,6 @@ RING_WORD_CONF = 0.7
 
 def unsure(word) -> bool:
     """An OCR word read with a confidence under ``RING_WORD_CONF`` (``labels.word_conf``; ``None``: trusted)."""
-    from pdf_ocr_pipeline.bpmn.labels import word_conf
     return (c := word_conf(word)) is not None and c < RING_WORD_CONF
 
 

@@ -122,9 +122,7 @@ def test_a_diagram_pasted_as_flate_png_is_looked_at_from_its_own_data(alpha: boo
 
     from pdf_ocr_pipeline.bpmn.glance import glance_grey
 
-    src = pymupdf.open(FIXTURES / "A.1.0.pdf")[0]
-    pix = src.get_pixmap(dpi=150)
-    img = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width, 3)[:, :, ::-1]
+    img = _a10_pixels()
     if alpha:  # a transparent background
         img = np.dstack([img, np.where(img.min(axis=2) >= 250, 0, 255).astype(np.uint8)])
     page = _flate_png_picture_page(img)[0]
@@ -154,13 +152,9 @@ def test_the_screenshots_of_a_report_are_looked_at_from_their_own_data():
 def test_pictures_under_text_or_on_turned_pages_are_rendered_by_mupdf(diagram_as_picture: Path):
     """Text on a picture, a turned page, a picture MuPDF must decode itself (here: stored uncompressed): the
     look renders the area as before."""
-    import numpy as np
-
     from pdf_ocr_pipeline.bpmn.glance import glance_grey
 
-    src = pymupdf.open(FIXTURES / "A.1.0.pdf")[0]
-    pix = src.get_pixmap(dpi=150)
-    img = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width, 3)[:, :, ::-1]
+    img = _a10_pixels()
     covered = _flate_png_picture_page(img, words_over_it=True)[0]
     turned = _flate_png_picture_page(img)
     turned[0].set_rotation(90)
