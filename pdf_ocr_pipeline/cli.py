@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--gpu-memory-utilization", type=float, default=0.9, help="share of GPU memory for vLLM")
     serve.add_argument("--max-num-seqs", type=int, default=512, help="pages decoded at once")
     serve.add_argument("--api-server-count", type=int, default=4, help="front-end processes (image preprocessing)")
+    serve.add_argument("--engine-threads", type=int, default=4,
+                       help="torch's CPU threads in vLLM's engine core once started (0: one per core)")
     serve.add_argument("--resolution", choices=["base", "gundam"], default="base")
     serve.add_argument("--ngram-impl", choices=["sampler", "batched", "upstream", "none"], default="sampler",
                        help="where the no-repeat n-gram ban runs (default: in vLLM's sampler, Model Runner V2)")
@@ -207,7 +209,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     options = ServeOptions(model=args.model or Settings.from_env().model, host=args.host, port=args.port,
                            gpu_memory_utilization=args.gpu_memory_utilization, max_num_seqs=args.max_num_seqs,
                            api_server_count=args.api_server_count, resolution=args.resolution,
-                           ngram_impl=args.ngram_impl, load_format=args.load_format)
+                           ngram_impl=args.ngram_impl, load_format=args.load_format,
+                           engine_threads=args.engine_threads)
     if args.print_command:
         print(" ".join(serve_command(options)))
         return 0

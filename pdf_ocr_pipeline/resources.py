@@ -68,6 +68,11 @@ class OcrEngineResource(dg.ConfigurableResource):
                       "each (pages go to the least busy); 1: vLLM in the run's process")
     prep_workers: int = Field(4, ge=0, le=256, description="processes preparing page images ahead of the GPU "
                               "(at a lower CPU priority than vLLM's); 0: threads of this process")
+    render_threads: int = Field(2, ge=0, le=16, description="in-process transport: threads per GPU running "
+                                "vLLM's image processor ahead of the engine")
+    engine_threads: int = Field(4, ge=0, le=256, description="in-process transport: torch's CPU threads in each "
+                                "vLLM engine core once started (0: one per core); for servers: pdf-ocr serve "
+                                "--engine-threads")
     max_retries: int = Field(2, ge=0, le=5, description="retries of a runaway page before the Tesseract fallback")
     gpu_memory_utilization: float = Field(0.9, ge=0.05, le=0.99, description="in-process transport only")
     _engine: Optional[OcrEngine] = PrivateAttr(default=None)
@@ -78,6 +83,7 @@ class OcrEngineResource(dg.ConfigurableResource):
             return {"model": self.model, "transport": self.transport, "server_urls": tuple(self.server_urls),
                     "resolution": self.resolution, "max_tokens": self.max_tokens, "concurrency": self.concurrency,
                     "gpus": self.gpus, "prep_workers": self.prep_workers, "max_retries": self.max_retries,
+                    "render_threads": self.render_threads, "engine_threads": self.engine_threads,
                     "gpu_memory_utilization": self.gpu_memory_utilization,
                     "tesseract_languages": self.languages, "tesseract_tessdata_dir": self.tessdata_dir}
         return {"languages": self.languages, "tessdata_dir": self.tessdata_dir, "workers": self.workers,

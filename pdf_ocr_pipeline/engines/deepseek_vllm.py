@@ -24,7 +24,7 @@ from .base import OcrPage, PageImage
 from .grounding import is_runaway, parse_grounded
 from .image_prep import PreparedImage, prepare
 from .prompts import get_prompt
-from .vllm_plugin import NGRAM_SAMPLER_ENV, RESOLUTION_ENV
+from .vllm_plugin import ENGINE_THREADS_ENV, NGRAM_SAMPLER_ENV, RESOLUTION_ENV
 from .vllm_transport import (Completion, EngineProcessesTransport, InProcessTransport, Request, Sampling,
                              ServerTransport, gpu_devices)
 
@@ -45,9 +45,10 @@ def ngram_env(impl: str) -> dict[str, str]:
     return {NGRAM_SAMPLER_ENV: "0"}
 
 
-def plugin_env(resolution: str, ngram_impl: str) -> dict[str, str]:
-    """Environment our vLLM plugin reads in each vLLM process: the resolution mode and the n-gram ban's place."""
-    return {RESOLUTION_ENV: resolution, **ngram_env(ngram_impl)}
+def plugin_env(resolution: str, ngram_impl: str, engine_threads: int = 0) -> dict[str, str]:
+    """Environment our vLLM plugin reads in each vLLM process: the resolution mode, the n-gram ban's place and
+    torch's CPU threads in the engine core (0: as vLLM leaves them)."""
+    return {RESOLUTION_ENV: resolution, **ngram_env(ngram_impl), ENGINE_THREADS_ENV: str(engine_threads or "")}
 
 
 class DeepSeekVllmOptions(BaseModel):
@@ -77,6 +78,11 @@ class DeepSeekVllmOptions(BaseModel):
     concurrency: Annotated[int, Field(ge=1, le=4096, description="pages in flight per server / GPU")] = 256
     gpus: Annotated[int, Field(ge=1, le=64, description="in-process transport: GPUs to use, one vLLM engine "
                                                         "process each; 1: vLLM in this process")] = 1
+    render_threads: Annotated[int, Field(ge=0, le=16, description="in-process transport: threads per GPU running "
+                                                                  "vLLM's image processor ahead; 0: in the one "
+                                                                  "that feeds the engine")] = 2
+    engine_threads: Annotated[int, Field(ge=0, le=256, description="torch's CPU threads in each vLLM engine core "
+                                                                   "once started; 0: vLLM's (one per core)")] = 4
     request_timeout_s: Annotated[float, Field(ge=1, le=3600)] = 900
     prep_workers: Annotated[int, Field(ge=0, le=256, description="0 = prepare in threads of this process")] = 4
     image_encoding: Literal["png", "jpeg"] = "png"
@@ -138,7 +144,8 @@ def build_llm(options: DeepSeekVllmOptions, **llm_kwargs):
     """
     from .vllm_plugin import register
 
-    os.environ.update(plugin_env(options.resolution, options.ngram_impl))  # for vLLM processes that load our plugin
+    # for the vLLM processes that load our plugin
+    os.environ.update(plugin_env(options.resolution, options.ngram_impl, options.engine_threads))
     register()  # and this process, which prepares the images: what the plugin does in each vLLM process
     from vllm import LLM
 
@@ -200,6 +207,7 @@ class DeepSeekVllmEngine:
         self._fallback_pool: ThreadPoolExecutor | None = None
         kw = {"sampling_factory": sampling_factory} if sampling_factory else {}
         if o.transport == "in-process":
+            kw["render_threads"] = o.render_threads
             self.transport = (
                 EngineProcessesTransport(llm_builder or partial(build_llm, o), gpu_devices(o.gpus),
                                          max_in_flight=o.concurrency, **kw) if o.gpus > 1

@@ -11,8 +11,10 @@ constants changed in EVERY vLLM process that prepares images or sizes the encode
 
 ``register`` reads ``PDF_OCR_DEEPSEEK_RESOLUTION`` (set by ``pdf-ocr serve`` and by the in-process transport)
 and changes nothing unless it says ``base``. The same hook installs the n-gram ban in Model Runner V2's sampler
-(``ngram_sampler``) when ``PDF_OCR_NGRAM_IN_SAMPLER=1``, and batches the vision encoder over a step's pages
-(``batched_encoder``) unless ``PDF_OCR_BATCHED_ENCODER=0``. Runs inside vLLM's processes only; imports vLLM lazily.
+(``ngram_sampler``) when ``PDF_OCR_NGRAM_IN_SAMPLER=1``, batches the vision encoder over a step's pages
+(``batched_encoder``) unless ``PDF_OCR_BATCHED_ENCODER=0``, and limits torch's CPU threads in vLLM's worker
+(the engine core) after start-up to ``PDF_OCR_ENGINE_TORCH_THREADS``. Runs inside vLLM's processes only; imports
+vLLM lazily.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .image_prep import BASE  # the view our letterbox makes (image_prep needs o
 
 RESOLUTION_ENV = "PDF_OCR_DEEPSEEK_RESOLUTION"
 NGRAM_SAMPLER_ENV = "PDF_OCR_NGRAM_IN_SAMPLER"  # "1": the n-gram ban in Model Runner V2's sampler (ngram_sampler)
+ENGINE_THREADS_ENV = "PDF_OCR_ENGINE_TORCH_THREADS"  # torch's CPU threads in vLLM's engine core; unset: vLLM's
 RESOLUTIONS = ("gundam", "base")
 
 
@@ -47,10 +50,33 @@ def apply_resolution(mode: str) -> None:
     cls.process_one.__defaults__ = (False,)
 
 
+def limit_engine_threads(threads: int) -> None:
+    """Once vLLM's worker has started (compiled, captured its CUDA graphs), torch's CPU threads in its process to
+    ``threads``. The class is patched in whichever vLLM process loads the plugin: a forked engine core inherits
+    the patch and does not load plugins again. Why: torch starts a thread per core in every process; an engine
+    core's few CPU operations a step wake them all, and they spin (700-1,150% CPU an engine core on 2 x H200, 32
+    cores) while the engine core's own thread and the front end wait for cores. Not through ``OMP_NUM_THREADS``:
+    with it set, vLLM's engine cores stalled at start (2 x H200, twice)."""
+    from vllm.v1.worker import gpu_worker
+
+    worker = gpu_worker.Worker
+    warm_up = getattr(worker.compile_or_warm_up_model, "__wrapped__", worker.compile_or_warm_up_model)
+
+    def compile_or_warm_up_model(self, *args, **kwargs):
+        import torch
+
+        result = warm_up(self, *args, **kwargs)
+        torch.set_num_threads(threads)
+        return result
+
+    compile_or_warm_up_model.__wrapped__ = warm_up
+    worker.compile_or_warm_up_model = compile_or_warm_up_model
+
+
 def register() -> None:
     """vLLM general-plugin hook: apply the resolution named in ``PDF_OCR_DEEPSEEK_RESOLUTION``, batch the vision
-    encoder (unless ``PDF_OCR_BATCHED_ENCODER=0``) and, with ``PDF_OCR_NGRAM_IN_SAMPLER=1``, install the n-gram
-    ban in Model Runner V2's sampler."""
+    encoder (unless ``PDF_OCR_BATCHED_ENCODER=0``), with ``PDF_OCR_NGRAM_IN_SAMPLER=1`` install the n-gram ban in
+    Model Runner V2's sampler, and in the engine core limit torch's threads (``PDF_OCR_ENGINE_TORCH_THREADS``)."""
     mode = os.environ.get(RESOLUTION_ENV, "").strip().lower()
     if mode:
         apply_resolution(mode)
@@ -62,3 +88,6 @@ def register() -> None:
         from .ngram_sampler import install
 
         install()
+    threads = int(os.environ.get(ENGINE_THREADS_ENV) or 0)
+    if threads:  # in every vLLM process: vLLM forks its engine core from the front end, which loaded us already
+        limit_engine_threads(threads)

@@ -33,6 +33,8 @@ class ServeOptions(BaseModel):
     max_num_seqs: Annotated[int, Field(ge=1, le=4096)] = 512
     max_model_len: Annotated[int, Field(ge=1024, le=32768)] = 8192
     api_server_count: Annotated[int, Field(ge=1, le=64, description="front-end processes (image prep)")] = 4
+    engine_threads: Annotated[int, Field(ge=0, le=256, description="torch's CPU threads in the engine core once "
+                                                                   "started; 0: vLLM's (one per core)")] = 4
     resolution: Literal["base", "gundam"] = "base"
     ngram_impl: NgramImpl = "sampler"
     load_format: Literal["auto", "dummy"] = "auto"
@@ -67,9 +69,10 @@ def serve_command(options: ServeOptions) -> list[str]:
 
 
 def serve_env(options: ServeOptions, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for the server: resolution and n-gram ban for our vLLM plugin, usage stats off."""
+    """The environment for the server: resolution, n-gram ban and engine threads for our vLLM plugin, usage
+    stats off."""
     env = dict(os.environ if base is None else base)
-    env.update(plugin_env(options.resolution, options.ngram_impl))
+    env.update(plugin_env(options.resolution, options.ngram_impl, options.engine_threads))
     env.setdefault("VLLM_NO_USAGE_STATS", "1")
     return env
 

@@ -22,7 +22,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,13 +98,17 @@ def vllm_sampling_params(s: Sampling):
 class InProcessTransport:
     """One ``vllm.LLM`` in this process; requests streamed into its engine, up to ``max_in_flight`` at once.
 
-    The image preprocessing of ``add_request`` runs in this thread while the engine core (its own process)
-    keeps the GPU busy. Not thread-safe: one ``run`` at a time.
+    vLLM's front end (the DeepSeek-OCR processor's image transform, tokenizing, packing the request) runs in this
+    process while the engine core (its own process) keeps the GPU busy. With ``render_threads`` the processor
+    runs in that many threads, pages ahead of the one that adds them to the engine: its image work releases the
+    GIL, and vLLM's renderer allows concurrent use with its processor cache off (as here). Not thread-safe: one
+    ``run`` at a time.
     """
 
     name = "in-process"
 
-    def __init__(self, llm, *, max_in_flight: int, sampling_factory: Callable[[Sampling], Any] = vllm_sampling_params):
+    def __init__(self, llm, *, max_in_flight: int, sampling_factory: Callable[[Sampling], Any] = vllm_sampling_params,
+                 render_threads: int = 0):
         self.llm = llm
         self.engine = llm.llm_engine
         self.max_in_flight = max_in_flight
@@ -112,6 +116,9 @@ class InProcessTransport:
         self._ids = itertools.count()
         self._tokenizer = None
         self.add_per_step = 32  # new requests per engine step: results keep flowing while pages are added
+        self._render_pool = (ThreadPoolExecutor(render_threads, thread_name_prefix="vllm-render")
+                             if render_threads else None)
+        self._render_ahead = 2 * render_threads  # pages rendering at once: each thread has the next one waiting
 
     def _text(self, o) -> str:
         if o.text or not o.token_ids:
@@ -119,6 +126,12 @@ class InProcessTransport:
         if self._tokenizer is None:
             self._tokenizer = self.llm.get_tokenizer()
         return self._tokenizer.decode(list(o.token_ids), skip_special_tokens=False)
+
+    def _render(self, req: Request):
+        """The page as vLLM's engine takes it: rendered by vLLM's processor (vLLM >= 0.1x), else the raw prompt."""
+        prompt = {"prompt": f"{IMAGE_TOKEN}\n{req.prompt_text}", "multi_modal_data": {"image": req.image.to_pil()}}
+        render = getattr(self.llm, "_preprocess_cmpl_one", None)
+        return render(prompt) if callable(render) else prompt
 
     def run(self, pull: Callable[[], Request | None], *,
             cancelled: Callable[[], bool] = lambda: False) -> Iterator[Completion]:
@@ -130,28 +143,55 @@ class InProcessTransport:
             if in_flight and hasattr(self.engine, "abort_request"):
                 self.engine.abort_request(list(in_flight))
 
+    def _next_rendered(self, pull: Callable[[], Request | None], rendering: deque, room: int,
+                       wait: bool) -> tuple[Request, Any] | None:
+        """The next page ready for the engine, as (request, rendered or the exception that rendering raised); None
+        when there is nothing to pull, or (unless ``wait``) the oldest page in rendering is not done. ``room``:
+        pages the engine may still take, those in ``rendering`` included."""
+        if self._render_pool is None:
+            req = pull() if room > 0 else None
+            if req is None:
+                return None
+            req.started = time.perf_counter()
+            try:
+                return req, self._render(req)
+            except Exception as e:
+                return req, e
+        while len(rendering) < min(self._render_ahead, room):  # keep every render thread busy
+            req = pull()
+            if req is None:
+                break
+            req.started = time.perf_counter()
+            rendering.append((req, self._render_pool.submit(self._render, req)))
+        if not rendering or not (wait or rendering[0][1].done()):
+            return None
+        req, future = rendering.popleft()
+        try:
+            return req, future.result()
+        except Exception as e:
+            return req, e
+
     def _run(self, pull: Callable[[], Request | None], in_flight: dict[str, Request],
              cancelled: Callable[[], bool]) -> Iterator[Completion]:
+        rendering: deque[tuple[Request, Future]] = deque()  # pulled, in the render threads, in pull order
         while not cancelled():
             added = 0
-            while len(in_flight) < self.max_in_flight and (added < self.add_per_step or not in_flight):
-                added += 1
-                req = pull()
-                if req is None:
+            while added < self.add_per_step or not in_flight:
+                ready = self._next_rendered(pull, rendering, self.max_in_flight - len(in_flight), wait=not in_flight)
+                if ready is None:
                     break
+                added += 1
+                req, rendered = ready
                 rid = f"p{next(self._ids)}"
-                req.started = time.perf_counter()
                 try:
-                    prompt = {"prompt": f"{IMAGE_TOKEN}\n{req.prompt_text}",
-                              "multi_modal_data": {"image": req.image.to_pil()}}
-                    render = getattr(self.llm, "_preprocess_cmpl_one", None)  # vLLM >= 0.1x: render, then add
-                    self.engine.add_request(rid, render(prompt) if callable(render) else prompt,
-                                            self._params(req.sampling))
+                    if isinstance(rendered, Exception):
+                        raise rendered
+                    self.engine.add_request(rid, rendered, self._params(req.sampling))
                 except Exception as e:  # a bad image must not stop the batch
                     yield Completion(req.key, "", None, None, None, 0.0, error=f"vLLM refused the page: {e}")
                     continue
                 in_flight[rid] = req
-            if not in_flight:
+            if not in_flight:  # (with nothing rendering either: waiting for it would have added it)
                 return
             for out in self.engine.step():
                 if not getattr(out, "finished", True) or out.request_id not in in_flight:
@@ -162,6 +202,8 @@ class InProcessTransport:
                                  len(o.token_ids), time.perf_counter() - req.started, server=self.name)
 
     def close(self) -> None:
+        if self._render_pool is not None:
+            self._render_pool.shutdown(wait=True, cancel_futures=True)
         self.engine = None
         self.llm = None
 
@@ -236,7 +278,7 @@ class EngineProcessesTransport:
     name = "engine-processes"
 
     def __init__(self, build_llm: Callable[[], Any], devices: Sequence[str], *, max_in_flight: int,
-                 sampling_factory: Callable[[Sampling], Any] = vllm_sampling_params,
+                 sampling_factory: Callable[[Sampling], Any] = vllm_sampling_params, render_threads: int = 0,
                  start_timeout_s: float = ENGINE_START_TIMEOUT_S):
         """Start one process per device and wait until each has loaded the model.
 
@@ -245,6 +287,7 @@ class EngineProcessesTransport:
             devices: a ``CUDA_VISIBLE_DEVICES`` value per process.
             max_in_flight: pages in flight per process.
             sampling_factory: picklable; ``Sampling -> vllm.SamplingParams``.
+            render_threads: each process's ``InProcessTransport.render_threads``.
         Raises:
             EngineUnavailableError: a process failed to load the model (or did not within ``start_timeout_s``).
         """
@@ -262,7 +305,8 @@ class EngineProcessesTransport:
             pages_out, pages_in = ctx.Pipe(duplex=False)
             answers, answer = ctx.Pipe(duplex=False)
             self._procs.append(ctx.Process(target=_engine_process, name=f"vllm-gpu{device}", args=(
-                build_llm, device, i, pages_out, answer, self._cancelled, max_in_flight, sampling_factory)))
+                build_llm, device, i, pages_out, answer, self._cancelled, max_in_flight, sampling_factory,
+                render_threads)))
             self._procs[-1].start()
             pages_out.close()  # the process holds the only ends it uses: either side's exit is the other's
             answer.close()  # end of file (or broken pipe)
@@ -370,7 +414,8 @@ class EngineProcessesTransport:
 
 
 def _engine_process(build_llm, device: str, index: int, inbox: mp_connection.Connection,
-                    answer: mp_connection.Connection, cancelled, max_in_flight: int, sampling_factory) -> None:
+                    answer: mp_connection.Connection, cancelled, max_in_flight: int, sampling_factory,
+                    render_threads: int = 0) -> None:
     """One GPU's engine process: loads the model, says ("ready" | "failed", index, detail), serves, stops vLLM."""
     os.setpgid(0, 0)  # a group of its own with vLLM's processes, so that the parent can stop them all
     os.environ["CUDA_VISIBLE_DEVICES"] = device
@@ -381,8 +426,9 @@ def _engine_process(build_llm, device: str, index: int, inbox: mp_connection.Con
         return
     try:
         answer.send(("ready", index, None))
-        _serve_requests(InProcessTransport(llm, max_in_flight=max_in_flight, sampling_factory=sampling_factory),
-                        device, index, inbox, answer, cancelled)
+        transport = InProcessTransport(llm, max_in_flight=max_in_flight, sampling_factory=sampling_factory,
+                                       render_threads=render_threads)
+        _serve_requests(transport, device, index, inbox, answer, cancelled)
     finally:
         # Now, not at exit: a multiprocessing child joins its own children (vLLM's engine core) before the
         # interpreter's exit hooks would have told vLLM to stop them, and would wait for ever.

@@ -5,6 +5,8 @@ several-GPU transport (spawned, they import what they run) can build the stand-i
 from __future__ import annotations
 
 import os
+import threading
+import time
 from dataclasses import dataclass, field
 
 # What DeepSeek-OCR writes (shapes taken from its outputs): a grounded document page, a diagram page read with
@@ -72,6 +74,22 @@ class FakeLLM:
             text, reason = self.answer(prompt["prompt"], params)
             outs.append(FakeRequestOutput(rid, [0] * 285, [FakeCompletionOutput(text, reason, [5] * (len(text) // 3))]))
         return outs
+
+
+@dataclass
+class FakeRenderingLLM(FakeLLM):
+    """Also renders each prompt first, as ``vllm.LLM._preprocess_cmpl_one`` does (vLLM >= 0.1x), noting the
+    thread it ran in; a prompt holding ``refuse`` fails there, as vLLM's processor fails on a bad image."""
+
+    refuse: str = "never"
+    rendered_in: set = field(default_factory=set)
+
+    def _preprocess_cmpl_one(self, prompt):
+        self.rendered_in.add(threading.current_thread().name)
+        time.sleep(0.005)  # the processor's work; the render threads overlap it
+        if self.refuse in prompt["prompt"]:
+            raise ValueError("cannot identify image file")
+        return prompt
 
 
 def same_params(sampling):

@@ -22,7 +22,8 @@ from pdf_ocr_pipeline.errors import EngineUnavailableError
 from pdf_ocr_pipeline.pdf.render import render_document
 
 from ..conftest import needs_tesseract
-from .fake_vllm import (BPMN, DOC, RUNAWAY, TRUNCATED, FakeCompletionOutput, FakeLLM, FakeRequestOutput,
+from .fake_vllm import (BPMN, DOC, RUNAWAY, TRUNCATED, FakeCompletionOutput, FakeLLM, FakeRenderingLLM,
+                        FakeRequestOutput,
                         build_fake_llm, build_llm_stuck_on_exit, fail_to_load, gpu1_dies, gpu_of_this_process,
                         runaway_on_first_attempt, same_params)
 
@@ -133,6 +134,31 @@ def test_without_fallback_a_runaway_page_is_an_error_never_dropped(pages):
     assert [r.page_no for r in results] == [1, 2, 3]
     assert all(r.source == "none" and "runaway" in r.error and r.attempts == 2 for r in results)
     assert all(r.raw_output == RUNAWAY for r in results)
+
+
+def test_render_threads_prepare_pages_ahead_and_a_page_vllm_refuses_fails_alone(pages):
+    llm = FakeRenderingLLM(lambda prompt, params: (DOC, "stop"), refuse="OCR this image.")
+    opts = DeepSeekVllmOptions(transport="in-process", prep_workers=0, concurrency=4, render_threads=2,
+                               max_retries=0, fallback="none")
+    engine = DeepSeekVllmEngine(opts, llm=llm, sampling_factory=same_params)
+    engine.kind_of = lambda page: "diagram" if page.page_no == 2 else "text"  # the diagram prompt is refused
+    results = list(engine.ocr_pages(pages * 4))
+    engine.close()
+    assert [r.page_no for r in results] == [1, 2, 3] * 4
+    assert [r.error is None for r in results] == [True, False, True] * 4
+    assert all("vLLM refused the page: cannot identify image file" in r.error for r in results[1::3])
+    assert all(r.text.startswith("# Квартальный отчёт") for r in results[0::3] + results[2::3])
+    assert len(llm.added) == 8  # the refused pages never reached the engine
+    assert llm.rendered_in and all(name.startswith("vllm-render") for name in llm.rendered_in)
+
+
+def test_render_threads_on_several_gpus(pages):
+    engine = on_gpus(gpu_of_this_process, render_threads=2)
+    try:
+        results = list(engine.ocr_pages(pages * 3))
+    finally:
+        engine.close()
+    assert [r.page_no for r in results] == [1, 2, 3] * 3 and all(r.error is None for r in results)
 
 
 def test_image_preparation_runs_in_worker_processes(pages):
@@ -382,6 +408,43 @@ def test_serve_command_has_the_deepseek_ocr_recipe():
         batched, {})
     upstream = serve_command(ServeOptions(ngram_impl="upstream"))
     assert "vllm.model_executor.models.deepseek_ocr:NGramPerReqLogitsProcessor" in upstream
+    assert env["PDF_OCR_ENGINE_TORCH_THREADS"] == "4"  # measured best on 2 x H200 (BENCHMARKS.md)
+    assert serve_env(ServeOptions(engine_threads=0), {})["PDF_OCR_ENGINE_TORCH_THREADS"] == ""
+
+
+def test_the_plugin_limits_torch_threads_in_the_engine_core_once_it_has_started(monkeypatch):
+    """vLLM's worker class is the boundary: stood in for, with torch, in ``sys.modules``."""
+    import types
+
+    from pdf_ocr_pipeline.engines import vllm_plugin
+
+    calls = []
+
+    class Worker:  # vllm.v1.worker.gpu_worker.Worker
+        def compile_or_warm_up_model(self):
+            calls.append("warm-up")
+            return "compilation times"
+
+    worker_module = types.ModuleType("vllm.v1.worker.gpu_worker")
+    worker_module.Worker = Worker
+    for name in ("vllm", "vllm.v1", "vllm.v1.worker"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    monkeypatch.setattr(sys.modules["vllm.v1.worker"], "gpu_worker", worker_module, raising=False)
+    monkeypatch.setitem(sys.modules, "vllm.v1.worker.gpu_worker", worker_module)
+    torch = types.ModuleType("torch")
+    torch.set_num_threads = lambda n: calls.append(("torch threads", n))
+    monkeypatch.setitem(sys.modules, "torch", torch)
+    for name in ("PDF_OCR_DEEPSEEK_RESOLUTION", "PDF_OCR_NGRAM_IN_SAMPLER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PDF_OCR_BATCHED_ENCODER", "0")
+    monkeypatch.setenv("PDF_OCR_ENGINE_TORCH_THREADS", "4")
+    original = Worker.compile_or_warm_up_model
+
+    vllm_plugin.register()  # in the front end: the engine core vLLM forks from it inherits the patched class
+    assert Worker.compile_or_warm_up_model is not original and calls == []  # nothing changes before start-up
+    vllm_plugin.register()  # loaded again (a spawned process): still one limit, after the warm-up
+    assert Worker().compile_or_warm_up_model() == "compilation times"
+    assert calls == ["warm-up", ("torch threads", 4)]
 
 
 def test_importing_the_engine_needs_neither_vllm_nor_torch():
