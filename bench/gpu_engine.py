@@ -313,15 +313,70 @@ def _in_process_options(args, resolution: str, max_tokens: int, gpus: int = 1):
                                ignore_eos=True, max_retries=0, fallback="none", concurrency=args.concurrency,
                                max_num_seqs=args.concurrency, prep_workers=args.prep_workers,
                                ngram_impl=args.ngram_impl, gpu_memory_utilization=0.9, max_tokens=max_tokens,
-                               gpus=gpus)
+                               gpus=gpus, render_threads=args.render_threads, engine_threads=args.engine_threads)
+
+
+def set_torch_threads(worker, n: int) -> list[int]:
+    """Runs in vLLM's engine core (``LLM.collective_rpc``, its main thread): torch's CPU threads there, before
+    and after (``n`` = 0 changes nothing). Set after start-up: ``OMP_NUM_THREADS`` in the environment stalled
+    the engine cores at start (s5-12, s5-16)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    return [before, torch.get_num_threads()]
 
 
 FRONT_END_DIR = Path("/tmp/bench_front_end")
+CONTROL = FRONT_END_DIR / "control.json"
+
+
+def _controlled(llm, state: dict) -> None:
+    """Engine process side of the bench's control file: at an engine step (the engine process's main thread),
+    when ``CONTROL`` changed: torch's threads in the engine core, and cProfile of this thread on or off (the
+    profile is written to ``FRONT_END_DIR/prof-gpu<N>.txt`` when it goes off)."""
+    import cProfile
+    import pstats
+
+    eng = llm.llm_engine
+    orig = eng.step
+    seen = {"seq": None, "checked": 0.0, "prof": None}
+
+    def step(*a, **k):
+        now = time.monotonic()
+        if now - seen["checked"] > 0.5:
+            seen["checked"] = now
+            try:
+                ctl = json.loads(CONTROL.read_text())
+            except (OSError, ValueError):
+                ctl = {}
+            if ctl.get("seq") != seen["seq"]:
+                seen["seq"] = ctl.get("seq")
+                if "core_threads" in ctl:  # 0: only read them
+                    state["core_threads"] = llm.collective_rpc(set_torch_threads, timeout=60,
+                                                               args=(ctl["core_threads"],))[0]
+                if ctl.get("profile") and seen["prof"] is None:
+                    seen["prof"] = cProfile.Profile()
+                    seen["prof"].enable()
+                elif not ctl.get("profile") and seen["prof"] is not None:
+                    seen["prof"].disable()
+                    text = io.StringIO()
+                    st = pstats.Stats(seen["prof"], stream=text)
+                    st.sort_stats("tottime").print_stats(45)
+                    st.sort_stats("cumulative").print_stats(45)
+                    gpu = os.environ.get("CUDA_VISIBLE_DEVICES")
+                    (FRONT_END_DIR / f"prof-gpu{gpu}.txt").write_text(text.getvalue())
+                    seen["prof"] = None
+        return orig(*a, **k)
+
+    eng.step = step
 
 
 def _timed_llm(options):
     """The engine's ``vllm.LLM``, built in a GPU's engine process, with its front-end seconds (and torch's CPU
-    threads) written to ``FRONT_END_DIR/<pid>.json`` every half second for the bench to read."""
+    threads, here and in the engine core) written to ``FRONT_END_DIR/<pid>.json`` every half second for the
+    bench to read, and the bench's ``CONTROL`` file obeyed (``_controlled``)."""
     import threading
 
     import torch
@@ -330,13 +385,16 @@ def _timed_llm(options):
 
     llm = build_llm(options)
     acc = timed_front_end(llm)
+    state = {"core_threads": None}
+    _controlled(llm, state)
     path = FRONT_END_DIR / f"{os.getpid()}.json"
 
     def write() -> None:
         while True:
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps({"gpu": os.environ.get("CUDA_VISIBLE_DEVICES"), "front_end_s": acc[0],
-                                       "torch_threads": torch.get_num_threads()}))
+                                       "torch_threads": torch.get_num_threads(),
+                                       "core_threads": state["core_threads"]}))
             tmp.replace(path)  # whole files only: the bench reads them meanwhile
             time.sleep(0.5)
 
@@ -345,60 +403,112 @@ def _timed_llm(options):
 
 
 def _front_ends() -> dict[str, dict]:
-    return {d["gpu"]: d for d in (json.loads(p.read_text()) for p in FRONT_END_DIR.glob("*.json"))}
+    return {d["gpu"]: d for d in (json.loads(p.read_text()) for p in FRONT_END_DIR.glob("[0-9]*.json"))}
+
+
+def _thread_ticks() -> dict[tuple[int, int], int]:
+    """CPU ticks (user + system) of every thread of every process on the host, by (pid, tid)."""
+    ticks = {}
+    for stat in Path("/proc").glob("[0-9]*/task/[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks[(int(stat.parts[2]), int(stat.parts[4]))] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def _thread_cpu(before: dict, after: dict, seconds: float) -> list[dict]:
+    """Per process: CPU % over ``seconds``, threads above 10% and the busiest threads' %, busiest first."""
+    hz = os.sysconf("SC_CLK_TCK")
+    per: dict[int, list[float]] = {}
+    for key, t in after.items():
+        per.setdefault(key[0], []).append(100.0 * (t - before.get(key, t)) / hz / seconds)
+    rows = []
+    for pid, pcts in per.items():
+        if sum(pcts) < 5:
+            continue
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:90]
+        except OSError:
+            cmd = "?"
+        pcts.sort(reverse=True)
+        rows.append({"pid": pid, "cpu_pct": round(sum(pcts)), "threads": len(pcts),
+                     "busy_threads": sum(x > 10 for x in pcts), "top": [round(x) for x in pcts[:6]], "cmd": cmd})
+    return sorted(rows, key=lambda r: -r["cpu_pct"])
+
+
+def _sample_threads(out_dir: Path, label: str, delay: float, seconds: float):
+    """In a thread: per-thread CPU of every process from ``delay`` to ``delay + seconds`` into a run; the
+    summary goes to ``threads-<label>.json`` and the returned dict."""
+    import threading
+
+    found: dict = {}
+
+    def sample() -> None:
+        time.sleep(delay)
+        before = _thread_ticks()
+        time.sleep(seconds)
+        found["processes"] = _thread_cpu(before, _thread_ticks(), seconds)[:14]
+        (out_dir / f"threads-{label}.json").write_text(json.dumps(found["processes"], indent=1))
+
+    threading.Thread(target=sample, daemon=True).start()
+    return found
 
 
 def phase_engine_gpus(args) -> dict:
     """Our engine in-process on ``--gpus`` GPUs: one vLLM engine process per GPU (the ``gpus`` option), pages
     spread over them by fewest outstanding; ``--engine-pages`` pages a GPU, timed after a warm-up, once per
-    preparation worker count of ``--prep-sweep``. Each GPU process's front-end seconds are reported; ``top``
-    samples the host's CPU during the first timed run (``top.txt``)."""
+    engine-core torch thread count of ``--core-threads`` (0: as vLLM leaves it), then with ``--profile-pages``
+    a GPU under cProfile (the engine processes' main threads). Each GPU process's front-end seconds are
+    reported, and every process's per-thread CPU during the first timed run (``threads-*.json``)."""
     from functools import partial
 
-    from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, image_prep_pool
+    from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine
 
-    if args.child_omp:
-        os.environ["OMP_NUM_THREADS"] = str(args.child_omp)  # the engine processes inherit it
+    os.environ.setdefault("VLLM_ALLOW_INSECURE_SERIALIZATION", "1")  # set_torch_threads travels to the engine core
     FRONT_END_DIR.mkdir(exist_ok=True)
-    for old in FRONT_END_DIR.glob("*.json"):
+    for old in FRONT_END_DIR.glob("*"):
         old.unlink()
     opts = _in_process_options(args, args.resolution, 1024, gpus=args.gpus)
     t0 = time.perf_counter()
     engine = DeepSeekVllmEngine(opts, llm_builder=partial(_timed_llm, opts))
     res = {"phase": f"engine-{args.resolution}-{args.gpus}gpu", "load_s": round(time.perf_counter() - t0, 1),
-           "gpus": args.gpus, "concurrency_per_gpu": args.concurrency, "child_omp": args.child_omp}
+           "gpus": args.gpus, "concurrency_per_gpu": args.concurrency, "render_threads": args.render_threads,
+           "engine_threads": args.engine_threads,
+           "prep_workers": args.prep_workers}
     pages = page_images(args.engine_pages * args.gpus)
-    sweep = [int(x) for x in (args.prep_sweep or str(args.prep_workers)).split(",")]
+    warm = pages[:16 * args.gpus]
+    out_dir = Path(args.out)
+    runs = [(f"core{n}", {"core_threads": n}, pages) for n in (int(x) for x in args.core_threads.split(","))]
+    if args.profile_pages:
+        runs.append(("profile", {"profile": True}, pages[:args.profile_pages * args.gpus]))
     try:
-        list(engine.ocr_pages(pages[:16 * args.gpus]))
-        for k, workers in enumerate(sweep):
-            if k or workers != args.prep_workers:  # the bench swaps the engine's pool between runs
-                engine._prep.shutdown()
-                engine._prep = image_prep_pool(workers)
-                list(engine.ocr_pages(pages[:8]))
-            top = None
-            if k == 0:
-                try:
-                    top = subprocess.Popen(["top", "-b", "-c", "-d", "3", "-n", "10", "-w", "250"],
-                                           stdout=open(Path(args.out) / "top.txt", "w"), stderr=subprocess.DEVNULL)
-                except OSError:
-                    pass
-            time.sleep(1.0)
+        for seq, (label, control, run_pages) in enumerate(runs):
+            CONTROL.write_text(json.dumps({"seq": seq, **control}))
+            list(engine.ocr_pages(warm))  # the engine processes see the control file at their next steps
+            threads = _sample_threads(out_dir, label, 4.0, 10.0) if seq == 0 else {}
             before = _front_ends()
             t = time.perf_counter()
-            out = list(engine.ocr_pages(pages))
+            out = list(engine.ocr_pages(run_pages))
             wall = time.perf_counter() - t
             time.sleep(1.0)
             after = _front_ends()
-            if top:
-                top.terminate()
             m = engine.run_metrics()
-            res[f"full-prep{workers}"] = _run_figures(out, wall, m) | {
+            res[label] = _run_figures(out, wall, m) | {
                 "prep_s_workers": m["prep_s"],
                 "front_end_s": {g: round(a["front_end_s"] - before.get(g, {}).get("front_end_s", 0.0), 2)
                                 for g, a in after.items()},
-                "torch_threads": {g: a["torch_threads"] for g, a in after.items()},
+                "core_threads": {g: a["core_threads"] for g, a in after.items()},
                 "gpu_memory_used_mb": m["gpu_memory_used_mb"]}
+            if threads.get("processes"):
+                res[label]["threads"] = threads["processes"][:8]
+            print("RESULT " + json.dumps(res), flush=True)  # a phase that runs out of time keeps what it has
+        if args.profile_pages:
+            CONTROL.write_text(json.dumps({"seq": len(runs), "profile": False}))
+            list(engine.ocr_pages(warm))  # the processes write their profiles
+            for prof in FRONT_END_DIR.glob("prof-*.txt"):
+                (out_dir / prof.name).write_text(prof.read_text())
     finally:
         engine.close()
     return res
@@ -415,9 +525,11 @@ def phase_engine(args, resolution: str) -> dict:
     load_s = time.perf_counter() - t0
     pages = page_images(max(args.pages, args.engine_pages))
     fe = timed_front_end(engine.transport.llm)
+    core_threads = engine.transport.llm.collective_rpc(set_torch_threads, args=(int(args.core_threads),))[0]
     list(engine.ocr_pages(pages[:16]))
     res = {"phase": f"engine-{resolution}", "load_s": round(load_s, 1), "ngram_impl": args.ngram_impl,
-           "concurrency": args.concurrency, "batched_encoder": os.environ.get(BATCHED_ENCODER_ENV, "1")}
+           "concurrency": args.concurrency, "batched_encoder": os.environ.get(BATCHED_ENCODER_ENV, "1"),
+           "render_threads": args.render_threads, "engine_threads": args.engine_threads, "core_threads": core_threads}
     try:
         res["encoder_check"] = engine.transport.llm.apply_model(encoder_check)[0]
     except Exception as e:  # the check is a diagnostic: never lose the throughput figures to it
@@ -428,6 +540,7 @@ def phase_engine(args, resolution: str) -> dict:
         runs.append((f"full{args.engine_pages}", engine, args.engine_pages))
     for label, eng, n in runs:
         fe[0] = 0.0
+        threads = _sample_threads(Path(args.out), "base", 4.0, 10.0) if label == runs[-1][0] else {}
         t = time.perf_counter()
         out = list(eng.ocr_pages(pages[:n]))
         wall = time.perf_counter() - t
@@ -435,6 +548,9 @@ def phase_engine(args, resolution: str) -> dict:
         res[label] = _run_figures(out, wall, m) | {
             "front_end_s": round(fe[0], 2), "prep_s_workers": m["prep_s"], "tokens_out": m["tokens_out"],
             "gpu_memory_used_mb": m["gpu_memory_used_mb"]}
+        if threads.get("processes"):
+            res[label]["threads"] = threads["processes"][:8]
+        print("RESULT " + json.dumps(res), flush=True)  # a phase that runs out of time keeps what it has
     return res
 
 
@@ -626,8 +742,12 @@ def main() -> None:
     ap.add_argument("--api-servers", type=int, default=4)
     ap.add_argument("--servers-per-gpu", type=int, default=1)
     ap.add_argument("--data-parallel", type=int, default=1, help="server phase: one server, vLLM's DP over N GPUs")
-    ap.add_argument("--prep-sweep", default="", help="engine-gpus: preparation worker counts to time, e.g. 8,16")
-    ap.add_argument("--child-omp", type=int, default=0, help="engine-gpus: OMP_NUM_THREADS of the engine processes")
+    ap.add_argument("--render-threads", type=int, default=2, help="in-process: threads running vLLM's processor")
+    ap.add_argument("--engine-threads", type=int, default=4, help="in-process: the engine option engine_threads")
+    ap.add_argument("--core-threads", default="0", help="engine-gpus: torch threads of the engine cores, set after "
+                    "start-up (bench only), one timed run each, e.g. 0,4 (0: as the engine left them); engine-*: "
+                    "one value")
+    ap.add_argument("--profile-pages", type=int, default=0, help="engine-gpus: pages a GPU under cProfile, last")
     ap.add_argument("--server-wait-s", type=float, default=300)
     ap.add_argument("--budget-s", type=float, default=570)
     ap.add_argument("--profile-delay", type=int, default=0, help="engine steps before the profiler starts")
@@ -654,17 +774,19 @@ def main() -> None:
         # a session of its own: a phase that runs out of time goes with every process it started (vLLM's
         # engines keep the GPU's memory otherwise, and the next phase cannot load)
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        timed_out = False
         try:
             stdout, stderr = p.communicate(timeout=left - 10)
-            lines = [ln for ln in stdout.splitlines() if ln.startswith("RESULT ")]
-            res = json.loads(lines[-1][7:]) if lines else {"phase": phase, "failed": p.returncode,
-                                                           "tail": stderr[-3000:]}
         except subprocess.TimeoutExpired:
             _kill_session(p.pid)
             stdout, stderr = p.communicate()
-            res = {"phase": phase, "timeout": True}
+            timed_out = True
         finally:
             _kill_session(p.pid)  # what the phase left behind
+        lines = [ln for ln in stdout.splitlines() if ln.startswith("RESULT ")]  # the last is the most complete
+        res = json.loads(lines[-1][7:]) if lines else {"phase": phase, "failed": p.returncode, "tail": stderr[-3000:]}
+        if timed_out:
+            res["timeout"] = True
         (out / f"{phase}.log").write_text(stdout[-200000:] + "\n---stderr---\n" + stderr[-400000:])
         res["phase_s"] = round(time.perf_counter() - t, 1)
         print(json.dumps(res), flush=True)
