@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .base import OcrPage, PageImage
 from .grounding import is_runaway, parse_grounded
@@ -99,6 +99,13 @@ class DeepSeekVllmOptions(BaseModel):
         if not v or any(not u.startswith(("http://", "https://")) for u in v):
             raise ValueError("server_urls needs at least one http(s):// URL")
         return v
+
+    @model_validator(mode="after")
+    def _gpus_in_process(self):
+        if self.gpus > 1 and self.transport != "in-process":
+            raise ValueError(f"gpus={self.gpus} applies to the in-process transport; with servers, start one "
+                             "pdf-ocr serve per GPU (CUDA_VISIBLE_DEVICES) and list every URL in server_urls")
+        return self
 
 
 @dataclass

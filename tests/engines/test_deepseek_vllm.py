@@ -372,6 +372,7 @@ def test_one_server_down_at_request_time_is_retried_elsewhere(pages):
     {"unknown_field": 1}, {"max_tokens": 8}, {"max_tokens": 100_000}, {"concurrency": 0},
     {"gpu_memory_utilization": 1.5}, {"transport": "grpc"}, {"server_urls": ()}, {"server_urls": ("gpu:8000",)},
     {"resolution": "large"}, {"max_retries": 9}, {"retry_repetition_penalty": 0.5}, {"gpus": 0},
+    {"gpus": 2, "transport": "server"}, {"render_threads": -1}, {"engine_threads": -1},
 ])
 def test_options_are_validated(bad):
     with pytest.raises(ValidationError):
