@@ -245,12 +245,3 @@ def compose(plan: GlancePlan) -> np.ndarray | None:
     for x, y, pixels in plan.strips:
         canvas[y:y + pixels.shape[0], x:x + pixels.shape[1]] = pixels
     return canvas
-
-
-def glance_grey(page: pymupdf.Page, infos: list[dict], area: pymupdf.Rect, dpi: float,
-                words: list[tuple[float, float, float, float]] | None = None,
-                drawings: list[dict] | None = None) -> np.ndarray | None:
-    """The grey image of ``area`` at ``dpi`` as MuPDF renders it, the pictures drawn from their own data, or
-    ``None`` (render it with MuPDF instead): ``glance_plan`` then ``compose``."""
-    plan = glance_plan(page, infos, area, dpi, words, drawings)
-    return compose(plan) if plan is not None else None

@@ -120,15 +120,13 @@ def test_a_diagram_pasted_as_flate_png_is_looked_at_from_its_own_data(alpha: boo
     the verdict is MuPDF's (``bench/glance_check.py`` compares them on all the test sets)."""
     import numpy as np
 
-    from pdf_ocr_pipeline.bpmn.glance import glance_grey
-
     img = _a10_pixels()
     if alpha:  # a transparent background
         img = np.dstack([img, np.where(img.min(axis=2) >= 250, 0, 255).astype(np.uint8)])
     page = _flate_png_picture_page(img)[0]
     info = page.get_image_info()
     area = pymupdf.Rect(info[0]["bbox"])
-    grey = glance_grey(page, info, area, 75)
+    grey = _glance(page, info, area, 75)
     assert grey is not None
     rendered = page.get_pixmap(dpi=75, clip=area, colorspace=pymupdf.csGRAY, alpha=False)
     assert grey.shape == (rendered.height, rendered.width)
@@ -138,30 +136,34 @@ def test_a_diagram_pasted_as_flate_png_is_looked_at_from_its_own_data(alpha: boo
 
 
 def test_the_screenshots_of_a_report_are_looked_at_from_their_own_data():
-    from pdf_ocr_pipeline.bpmn.glance import glance_grey
-
     for page in pymupdf.open(FIXTURES / "ru_report_p14_18.pdf"):
         info = page.get_image_info()
         area = pymupdf.Rect()
         for i in info:
             area |= pymupdf.Rect(i["bbox"])
-        assert glance_grey(page, info, area, 75) is not None
+        assert _glance(page, info, area, 75) is not None
         assert not pictures_may_hold_diagram(page)
 
 
 def test_pictures_under_text_or_on_turned_pages_are_rendered_by_mupdf(diagram_as_picture: Path):
     """Text on a picture, a turned page, a picture MuPDF must decode itself (here: stored uncompressed): the
     look renders the area as before."""
-    from pdf_ocr_pipeline.bpmn.glance import glance_grey
-
     img = _a10_pixels()
     covered = _flate_png_picture_page(img, words_over_it=True)[0]
     turned = _flate_png_picture_page(img)
     turned[0].set_rotation(90)
     for page in (covered, turned[0], pymupdf.open(diagram_as_picture)[0]):
         info = page.get_image_info()
-        assert glance_grey(page, info, pymupdf.Rect(info[0]["bbox"]) * page.rotation_matrix, 75) is None
+        assert _glance(page, info, pymupdf.Rect(info[0]["bbox"]) * page.rotation_matrix, 75) is None
         assert pictures_may_hold_diagram(page)
+
+
+def _glance(page: pymupdf.Page, infos: list[dict], area: pymupdf.Rect, dpi: float):
+    """The look's grey image of ``area`` drawn from the pictures' own data, or None where MuPDF must render it."""
+    from pdf_ocr_pipeline.bpmn.glance import compose, glance_plan
+
+    plan = glance_plan(page, infos, area, dpi)
+    return compose(plan) if plan is not None else None
 
 
 def _a10_pixels():
