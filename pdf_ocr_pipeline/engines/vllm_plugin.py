@@ -20,6 +20,7 @@ vLLM lazily.
 from __future__ import annotations
 
 import os
+import warnings
 
 from .batched_encoder import BATCHED_ENCODER_ENV
 from .image_prep import BASE  # the view our letterbox makes (image_prep needs only PIL)
@@ -51,16 +52,17 @@ def apply_resolution(mode: str) -> None:
 
 
 def limit_engine_threads(threads: int) -> None:
-    """Once vLLM's worker has started (compiled, captured its CUDA graphs), torch's CPU threads in its process to
-    ``threads``. The class is patched in whichever vLLM process loads the plugin: a forked engine core inherits
-    the patch and does not load plugins again. Why: torch starts a thread per core in every process; an engine
-    core's few CPU operations a step wake them all, and they spin (700-1,150% CPU an engine core on 2 x H200, 32
-    cores) while the engine core's own thread and the front end wait for cores. Not through ``OMP_NUM_THREADS``:
-    with it set, vLLM's engine cores stalled at start (2 x H200, twice)."""
+    """Limits torch's CPU threads in vLLM's worker process (the engine core) to ``threads`` once the worker has
+    started (compiled, captured its CUDA graphs). The class is patched in whichever vLLM process loads the plugin:
+    a forked engine core inherits the patch and does not load plugins again. Why: torch starts a thread per core in
+    every process; an engine core's few CPU operations a step wake them all, and they spin (700-1,150% CPU an
+    engine core on 2 x H200, 32 cores) while the engine core's own thread and the front end wait for cores. Not
+    through ``OMP_NUM_THREADS``: with it set, vLLM's engine cores stalled at start (2 x H200, twice)."""
     from vllm.v1.worker import gpu_worker
 
     worker = gpu_worker.Worker
-    warm_up = getattr(worker.compile_or_warm_up_model, "__wrapped__", worker.compile_or_warm_up_model)
+    # vLLM's own method (itself wrapped by vLLM's tracing), kept on ours: a second load patches it once only
+    warm_up = getattr(worker.compile_or_warm_up_model, "vllm_warm_up", worker.compile_or_warm_up_model)
 
     def compile_or_warm_up_model(self, *args, **kwargs):
         import torch
@@ -69,7 +71,7 @@ def limit_engine_threads(threads: int) -> None:
         torch.set_num_threads(threads)
         return result
 
-    compile_or_warm_up_model.__wrapped__ = warm_up
+    compile_or_warm_up_model.vllm_warm_up = warm_up
     worker.compile_or_warm_up_model = compile_or_warm_up_model
 
 
@@ -88,6 +90,10 @@ def register() -> None:
         from .ngram_sampler import install
 
         install()
-    threads = int(os.environ.get(ENGINE_THREADS_ENV) or 0)
-    if threads:  # in every vLLM process: vLLM forks its engine core from the front end, which loaded us already
-        limit_engine_threads(threads)
+    threads = os.environ.get(ENGINE_THREADS_ENV, "").strip()
+    if threads and threads != "0":  # in every vLLM process: vLLM forks its engine core from the front end
+        try:
+            limit_engine_threads(int(threads))
+        except Exception as e:  # vLLM would not start; a speed setting is not worth that
+            warnings.warn(f"pdf_ocr vLLM plugin: torch threads of the engine core left as they are "
+                          f"({ENGINE_THREADS_ENV}={threads!r}): {type(e).__name__}: {e}", stacklevel=1)

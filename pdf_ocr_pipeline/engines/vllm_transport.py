@@ -96,19 +96,27 @@ def vllm_sampling_params(s: Sampling):
 
 
 class InProcessTransport:
-    """One ``vllm.LLM`` in this process; requests streamed into its engine, up to ``max_in_flight`` at once.
+    """One ``vllm.LLM`` in this process; requests streamed into its engine, up to ``max_in_flight`` at once (pages
+    being rendered count: the GPU batch runs up to ``2 x render_threads`` below it while pages are admitted).
 
     vLLM's front end (the DeepSeek-OCR processor's image transform, tokenizing, packing the request) runs in this
     process while the engine core (its own process) keeps the GPU busy. With ``render_threads`` the processor
     runs in that many threads, pages ahead of the one that adds them to the engine: its image work releases the
-    GIL, and vLLM's renderer allows concurrent use with its processor cache off (as here). Not thread-safe: one
-    ``run`` at a time.
+    GIL, and vLLM's renderer allows concurrent use with its multimodal processor cache off (``build_llm`` turns it
+    off; the cache is not thread-safe). Not thread-safe: one ``run`` at a time.
     """
 
     name = "in-process"
 
     def __init__(self, llm, *, max_in_flight: int, sampling_factory: Callable[[Sampling], Any] = vllm_sampling_params,
                  render_threads: int = 0):
+        """Raises:
+            ValueError: ``render_threads`` with vLLM's multimodal processor cache on.
+        """
+        mm_config = getattr(getattr(llm, "model_config", None), "multimodal_config", None)
+        if render_threads and getattr(mm_config, "mm_processor_cache_gb", 0):
+            raise ValueError("render_threads needs vLLM's multimodal processor cache off (mm_processor_cache_gb=0): "
+                             "the cache is not thread-safe")
         self.llm = llm
         self.engine = llm.llm_engine
         self.max_in_flight = max_in_flight
@@ -118,7 +126,7 @@ class InProcessTransport:
         self.add_per_step = 32  # new requests per engine step: results keep flowing while pages are added
         self._render_pool = (ThreadPoolExecutor(render_threads, thread_name_prefix="vllm-render")
                              if render_threads else None)
-        self._render_ahead = 2 * render_threads  # pages rendering at once: each thread has the next one waiting
+        self._render_ahead = 2 * render_threads or 1  # pages rendering at once: each thread has the next one waiting
 
     def _text(self, o) -> str:
         if o.text or not o.token_ids:
@@ -137,32 +145,36 @@ class InProcessTransport:
             cancelled: Callable[[], bool] = lambda: False) -> Iterator[Completion]:
         """As the module says; ``cancelled`` is asked once an engine step and ends the run early when true."""
         in_flight: dict[str, Request] = {}
+        rendering: deque[tuple[Request, Future]] = deque()  # pulled, being rendered, in pull order
         try:
-            yield from self._run(pull, in_flight, cancelled)
-        finally:  # the caller stopped early: free the GPU from pages nobody will read
+            yield from self._run(pull, in_flight, rendering, cancelled)
+        finally:  # the caller stopped early: free the GPU and the render threads from pages nobody will read
+            for _, future in rendering:
+                future.cancel()
             if in_flight and hasattr(self.engine, "abort_request"):
                 self.engine.abort_request(list(in_flight))
+
+    def _start_render(self, req: Request) -> Future:
+        req.started = time.perf_counter()
+        if self._render_pool is not None:
+            return self._render_pool.submit(self._render, req)
+        done: Future = Future()  # no render threads: rendered here and now
+        try:
+            done.set_result(self._render(req))
+        except Exception as e:
+            done.set_exception(e)
+        return done
 
     def _next_rendered(self, pull: Callable[[], Request | None], rendering: deque, room: int,
                        wait: bool) -> tuple[Request, Any] | None:
         """The next page ready for the engine, as (request, rendered or the exception that rendering raised); None
-        when there is nothing to pull, or (unless ``wait``) the oldest page in rendering is not done. ``room``:
-        pages the engine may still take, those in ``rendering`` included."""
-        if self._render_pool is None:
-            req = pull() if room > 0 else None
-            if req is None:
-                return None
-            req.started = time.perf_counter()
-            try:
-                return req, self._render(req)
-            except Exception as e:
-                return req, e
+        when there is no room or nothing to pull, or (unless ``wait``) the oldest page in rendering is not done.
+        ``room``: pages the engine may still take, those in ``rendering`` included."""
         while len(rendering) < min(self._render_ahead, room):  # keep every render thread busy
             req = pull()
             if req is None:
                 break
-            req.started = time.perf_counter()
-            rendering.append((req, self._render_pool.submit(self._render, req)))
+            rendering.append((req, self._start_render(req)))
         if not rendering or not (wait or rendering[0][1].done()):
             return None
         req, future = rendering.popleft()
@@ -171,9 +183,8 @@ class InProcessTransport:
         except Exception as e:
             return req, e
 
-    def _run(self, pull: Callable[[], Request | None], in_flight: dict[str, Request],
+    def _run(self, pull: Callable[[], Request | None], in_flight: dict[str, Request], rendering: deque,
              cancelled: Callable[[], bool]) -> Iterator[Completion]:
-        rendering: deque[tuple[Request, Future]] = deque()  # pulled, in the render threads, in pull order
         while not cancelled():
             added = 0
             while added < self.add_per_step or not in_flight:
@@ -428,7 +439,10 @@ def _engine_process(build_llm, device: str, index: int, inbox: mp_connection.Con
         answer.send(("ready", index, None))
         transport = InProcessTransport(llm, max_in_flight=max_in_flight, sampling_factory=sampling_factory,
                                        render_threads=render_threads)
-        _serve_requests(transport, device, index, inbox, answer, cancelled)
+        try:
+            _serve_requests(transport, device, index, inbox, answer, cancelled)
+        finally:
+            transport.close()
     finally:
         # Now, not at exit: a multiprocessing child joins its own children (vLLM's engine core) before the
         # interpreter's exit hooks would have told vLLM to stop them, and would wait for ever.

@@ -82,14 +82,17 @@ class FakeRenderingLLM(FakeLLM):
     thread it ran in; a prompt holding ``refuse`` fails there, as vLLM's processor fails on a bad image."""
 
     refuse: str = "never"
+    render_s: float = 0.005  # the processor's work; the render threads overlap it
     rendered_in: set = field(default_factory=set)
+    renders: int = 0
 
     def _preprocess_cmpl_one(self, prompt):
         self.rendered_in.add(threading.current_thread().name)
-        time.sleep(0.005)  # the processor's work; the render threads overlap it
+        self.renders += 1
+        time.sleep(self.render_s)
         if self.refuse in prompt["prompt"]:
             raise ValueError("cannot identify image file")
-        return prompt
+        return {**prompt, "prompt": prompt["prompt"] + f"\n<!-- rendered in {threading.current_thread().name} -->"}
 
 
 def same_params(sampling):
@@ -120,6 +123,11 @@ def gpu1_dies(prompt, params):
 
 def build_fake_llm(answer=grounded_page, per_step: int = 2) -> "FakeLLM":
     return FakeLLM(answer, per_step)
+
+
+def build_fake_rendering_llm(answer=grounded_page) -> "FakeRenderingLLM":
+    """A rendering stand-in whose pages say, in their text, the thread that rendered them."""
+    return FakeRenderingLLM(lambda prompt, params: (answer(prompt, params)[0] + prompt.rsplit("\n", 1)[1], "stop"))
 
 
 def fail_to_load():

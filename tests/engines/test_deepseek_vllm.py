@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import sys
+import time
 from functools import partial
 from pathlib import Path
 
@@ -17,14 +18,16 @@ from pydantic import ValidationError
 from pdf_ocr_pipeline.engines.base import PageImage
 from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine, DeepSeekVllmOptions
 from pdf_ocr_pipeline.engines.vllm_server import ServeOptions, serve_command, serve_env
-from pdf_ocr_pipeline.engines.vllm_transport import MAX_RESENDS, Sampling
+from pdf_ocr_pipeline.engines.image_prep import prepare
+from pdf_ocr_pipeline.engines.vllm_transport import MAX_RESENDS, InProcessTransport, Request, Sampling
 from pdf_ocr_pipeline.errors import EngineUnavailableError
 from pdf_ocr_pipeline.pdf.render import render_document
 
 from ..conftest import needs_tesseract
 from .fake_vllm import (BPMN, DOC, RUNAWAY, TRUNCATED, FakeCompletionOutput, FakeLLM, FakeRenderingLLM,
                         FakeRequestOutput,
-                        build_fake_llm, build_llm_stuck_on_exit, fail_to_load, gpu1_dies, gpu_of_this_process,
+                        build_fake_llm, build_fake_rendering_llm, build_llm_stuck_on_exit, fail_to_load,
+                        gpu1_dies, gpu_of_this_process,
                         runaway_on_first_attempt, same_params)
 
 
@@ -136,10 +139,11 @@ def test_without_fallback_a_runaway_page_is_an_error_never_dropped(pages):
     assert all(r.raw_output == RUNAWAY for r in results)
 
 
-def test_render_threads_prepare_pages_ahead_and_a_page_vllm_refuses_fails_alone(pages):
+@pytest.mark.parametrize("render_threads", [2, 0])
+def test_pages_rendered_ahead_or_not_and_a_page_vllm_refuses_fails_alone(pages, render_threads):
     llm = FakeRenderingLLM(lambda prompt, params: (DOC, "stop"), refuse="OCR this image.")
-    opts = DeepSeekVllmOptions(transport="in-process", prep_workers=0, concurrency=4, render_threads=2,
-                               max_retries=0, fallback="none")
+    opts = DeepSeekVllmOptions(transport="in-process", prep_workers=0, concurrency=4,
+                               render_threads=render_threads, max_retries=0, fallback="none")
     engine = DeepSeekVllmEngine(opts, llm=llm, sampling_factory=same_params)
     engine.kind_of = lambda page: "diagram" if page.page_no == 2 else "text"  # the diagram prompt is refused
     results = list(engine.ocr_pages(pages * 4))
@@ -149,16 +153,54 @@ def test_render_threads_prepare_pages_ahead_and_a_page_vllm_refuses_fails_alone(
     assert all("vLLM refused the page: cannot identify image file" in r.error for r in results[1::3])
     assert all(r.text.startswith("# Квартальный отчёт") for r in results[0::3] + results[2::3])
     assert len(llm.added) == 8  # the refused pages never reached the engine
-    assert llm.rendered_in and all(name.startswith("vllm-render") for name in llm.rendered_in)
+    threads = {f"vllm-render_{i}" for i in range(render_threads)} if render_threads else {"MainThread"}
+    assert llm.rendered_in and llm.rendered_in <= threads
+
+
+def test_pages_being_rendered_count_against_the_pages_in_flight(pages):
+    llm = FakeRenderingLLM(lambda prompt, params: (DOC, "stop"), per_step=1)
+    transport = InProcessTransport(llm, max_in_flight=3, sampling_factory=same_params, render_threads=2)
+    pulled, most = [], []
+    image = prepare(pages[0].png)
+    todo = [Request(k, "OCR", image, Sampling(64)) for k in range(15)]
+
+    def pull():
+        if not todo:
+            return None
+        pulled.append(todo[0].key)
+        return todo.pop(0)
+
+    done = []
+    for c in transport.run(pull):
+        most.append(len(pulled) - len(done))
+        done.append(c.key)
+    transport.close()
+    assert sorted(done) == list(range(15)) and max(most) <= 3
+
+
+def test_a_run_stopped_while_pages_render_leaves_them_behind(pages):
+    llm = FakeRenderingLLM(lambda prompt, params: (DOC, "stop"), render_s=0.2)
+    transport = InProcessTransport(llm, max_in_flight=8, sampling_factory=same_params, render_threads=2)
+    image = prepare(pages[0].png)
+    todo = [Request(k, "OCR", image, Sampling(64)) for k in range(12)]
+    run = transport.run(lambda: todo.pop(0) if todo else None)
+    next(run)  # the first page is back; pages behind it are rendering or waiting for a render thread
+    run.close()
+    pulled = 12 - len(todo)
+    time.sleep(1.0)  # time enough for every pulled page to have been rendered, had the run not dropped them
+    assert llm.renders < pulled and len(todo) == 12 - pulled  # those waiting for a thread never were
+    transport.close()
 
 
 def test_render_threads_on_several_gpus(pages):
-    engine = on_gpus(gpu_of_this_process, render_threads=2)
+    """Each engine process renders in threads of its own: the page's text names the thread that rendered it."""
+    engine = on_gpus(gpu_of_this_process, builder=build_fake_rendering_llm)
     try:
         results = list(engine.ocr_pages(pages * 3))
     finally:
         engine.close()
     assert [r.page_no for r in results] == [1, 2, 3] * 3 and all(r.error is None for r in results)
+    assert all("rendered in vllm-render_" in r.raw_output for r in results)
 
 
 def test_image_preparation_runs_in_worker_processes(pages):
@@ -202,9 +244,9 @@ def test_a_caller_that_stops_early_aborts_the_pages_still_on_the_gpu(pages):
 # ------------------------------------------------------------------ several GPUs: one engine process each
 
 
-def on_gpus(answer, gpus: int = 2, **options) -> DeepSeekVllmEngine:
+def on_gpus(answer, gpus: int = 2, builder=build_fake_llm, **options) -> DeepSeekVllmEngine:
     opts = DeepSeekVllmOptions(transport="in-process", gpus=gpus, prep_workers=0, concurrency=2, **options)
-    return DeepSeekVllmEngine(opts, llm_builder=partial(build_fake_llm, answer), sampling_factory=same_params)
+    return DeepSeekVllmEngine(opts, llm_builder=partial(builder, answer), sampling_factory=same_params)
 
 
 def test_pages_spread_over_one_engine_process_per_gpu(pages, monkeypatch):
@@ -419,9 +461,19 @@ def test_the_plugin_limits_torch_threads_in_the_engine_core_once_it_has_started(
 
     from pdf_ocr_pipeline.engines import vllm_plugin
 
+    import functools
+
     calls = []
 
+    def traced(method):  # vLLM's @instrument: a functools.wraps wrapper that must keep running
+        @functools.wraps(method)
+        def wrapper(*args, **kwargs):
+            calls.append("traced")
+            return method(*args, **kwargs)
+        return wrapper
+
     class Worker:  # vllm.v1.worker.gpu_worker.Worker
+        @traced
         def compile_or_warm_up_model(self):
             calls.append("warm-up")
             return "compilation times"
@@ -445,7 +497,10 @@ def test_the_plugin_limits_torch_threads_in_the_engine_core_once_it_has_started(
     assert Worker.compile_or_warm_up_model is not original and calls == []  # nothing changes before start-up
     vllm_plugin.register()  # loaded again (a spawned process): still one limit, after the warm-up
     assert Worker().compile_or_warm_up_model() == "compilation times"
-    assert calls == ["warm-up", ("torch threads", 4)]
+    assert calls == ["traced", "warm-up", ("torch threads", 4)]
+    monkeypatch.setenv("PDF_OCR_ENGINE_TORCH_THREADS", "four")
+    with pytest.warns(UserWarning, match="left as they are"):
+        vllm_plugin.register()  # a bad value must not stop vLLM from starting
 
 
 def test_importing_the_engine_needs_neither_vllm_nor_torch():
