@@ -354,8 +354,11 @@ def _controlled(llm, state: dict) -> None:
             if ctl.get("seq") != seen["seq"]:
                 seen["seq"] = ctl.get("seq")
                 if "core_threads" in ctl:  # 0: only read them
-                    state["core_threads"] = llm.collective_rpc(set_torch_threads, timeout=60,
-                                                               args=(ctl["core_threads"],))[0]
+                    try:
+                        state["core_threads"] = llm.collective_rpc(set_torch_threads, timeout=60,
+                                                                   args=(ctl["core_threads"],))[0]
+                    except Exception as e:  # a diagnostic: the run goes on, the figure says what happened
+                        state["core_threads"] = f"{type(e).__name__}: {e}"[:200]
                 if ctl.get("profile") and seen["prof"] is None:
                     seen["prof"] = cProfile.Profile()
                     seen["prof"].enable()
