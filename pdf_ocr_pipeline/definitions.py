@@ -37,7 +37,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 languages=settings.languages, tessdata_dir=settings.tessdata_dir, workers=settings.workers,
                 model=settings.model, transport=settings.vllm_transport, server_urls=list(settings.vllm_urls),
                 concurrency=settings.vllm_concurrency, prep_workers=settings.vllm_prep_workers,
-                gpus=settings.vllm_gpus,
+                gpus=settings.vllm_gpus, render_threads=settings.vllm_render_threads,
+                engine_threads=settings.vllm_engine_threads,
             ),
         },
     )

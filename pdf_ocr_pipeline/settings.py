@@ -40,6 +40,10 @@ class Settings(BaseModel):
                            "process each")
     vllm_prep_workers: int = Field(4, ge=0, le=256, description="processes preparing page images for the GPU "
                                    "engine; 0: threads of the run's process")
+    vllm_render_threads: int = Field(2, ge=0, le=16, description="in-process transport: threads per GPU running "
+                                     "vLLM's image processor ahead of the engine")
+    vllm_engine_threads: int = Field(4, ge=0, le=256, description="in-process transport: torch's CPU threads in "
+                                     "each vLLM engine core once started; 0: one per core")
     tessdata_dir: str | None = None
     workers: int = Field(0, ge=0, description="OCR workers; 0 = one per core")
     page_workers: int = Field(1, ge=1, le=64, description="processes for the render and BPMN stages' pages "

@@ -42,9 +42,11 @@ def test_settings_come_from_the_environment_only_when_asked():
 def test_the_gpu_engine_options_reach_the_engine_from_the_environment():
     settings = Settings.from_env({"PDF_OCR_ENGINE": "deepseek-vllm", "PDF_OCR_VLLM_PREP_WORKERS": "8",
                                   "PDF_OCR_VLLM_CONCURRENCY": "64", "PDF_OCR_VLLM_GPUS": "2",
-                                  "PDF_OCR_VLLM_TRANSPORT": "in-process"})
+                                  "PDF_OCR_VLLM_TRANSPORT": "in-process", "PDF_OCR_VLLM_RENDER_THREADS": "3",
+                                  "PDF_OCR_VLLM_ENGINE_THREADS": "0"})
     options = build_definitions(settings).resources["ocr_engine"].engine_options()
     assert options["prep_workers"] == 8 and options["concurrency"] == 64 and options["gpus"] == 2
+    assert options["render_threads"] == 3 and options["engine_threads"] == 0
     from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmOptions
 
     assert DeepSeekVllmOptions(**options).gpus == 2
