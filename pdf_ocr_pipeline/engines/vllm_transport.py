@@ -166,10 +166,10 @@ class InProcessTransport:
         return done
 
     def _next_rendered(self, pull: Callable[[], Request | None], rendering: deque, room: int,
-                       wait: bool) -> tuple[Request, Any] | None:
-        """The next page ready for the engine, as (request, rendered or the exception that rendering raised); None
-        when there is no room or nothing to pull, or (unless ``wait``) the oldest page in rendering is not done.
-        ``room``: pages the engine may still take, those in ``rendering`` included."""
+                       wait: bool) -> tuple[Request, Future] | None:
+        """The next page for the engine and its render (done, unless ``wait`` let it be taken unfinished); None
+        when there is no room or nothing to pull, or (unless ``wait``) the oldest render is not done. ``room``:
+        pages the engine may still take, those in ``rendering`` included."""
         while len(rendering) < min(self._render_ahead, room):  # keep every render thread busy
             req = pull()
             if req is None:
@@ -177,11 +177,7 @@ class InProcessTransport:
             rendering.append((req, self._start_render(req)))
         if not rendering or not (wait or rendering[0][1].done()):
             return None
-        req, future = rendering.popleft()
-        try:
-            return req, future.result()
-        except Exception as e:
-            return req, e
+        return rendering.popleft()
 
     def _run(self, pull: Callable[[], Request | None], in_flight: dict[str, Request], rendering: deque,
              cancelled: Callable[[], bool]) -> Iterator[Completion]:
@@ -194,10 +190,8 @@ class InProcessTransport:
                 added += 1
                 req, rendered = ready
                 rid = f"p{next(self._ids)}"
-                try:
-                    if isinstance(rendered, Exception):
-                        raise rendered
-                    self.engine.add_request(rid, rendered, self._params(req.sampling))
+                try:  # what rendering raised comes out of result() here
+                    self.engine.add_request(rid, rendered.result(), self._params(req.sampling))
                 except Exception as e:  # a bad image must not stop the batch
                     yield Completion(req.key, "", None, None, None, 0.0, error=f"vLLM refused the page: {e}")
                     continue
