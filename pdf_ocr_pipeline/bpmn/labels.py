@@ -164,14 +164,18 @@ def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
         if ws:
             lines = lines_of(ws)
             boxes = {id(ln): _box([ln]) for ln in lines}
-            if any(_vertical(boxes[id(ln)]) and sum(len(w[0]) for w in ln) > 1 for ln in lines):
-                steps = {k: max(2.0, g.height(b) * 0.5) for k, b in boxes.items()}  # each line's own
-            else:
-                # rows by top edge in steps of half the median line height: one step for all lines (with each
-                # line's own, OCR's shorter box of x-height words, "задача 5", sorted above a taller line)
-                hs = sorted(g.height(b) for b in boxes.values())
-                steps = dict.fromkeys(boxes, max(2.0, hs[len(hs) // 2] * 0.5))
-            lines.sort(key=lambda ln: (round(boxes[id(ln)][1] / steps[id(ln)]), boxes[id(ln)][0]))
+            # rows by top edge in steps of half the median line height: one step for all lines (with each
+            # line's own, OCR's shorter box of x-height words, "задача 5", sorted above a taller line); with
+            # vertical text, each line's own
+            own_step = any(_vertical(boxes[id(ln)]) and sum(len(w[0]) for w in ln) > 1 for ln in lines)
+            hs = sorted(g.height(b) for b in boxes.values())
+            unit = max(2.0, hs[len(hs) // 2] * 0.5)
+
+            def row(ln: list[Word]) -> tuple[int, float]:
+                b = boxes[id(ln)]
+                return round(b[1] / (max(2.0, g.height(b) * 0.5) if own_step else unit)), b[0]
+
+            lines.sort(key=row)
             s.label, s.label_box = text_of(lines), _box(lines)
     beside = [s for s in shapes if s.type in BESIDE]
     subs = [s for s in shapes if (s.type == "subProcess" and "collapsed" not in s.markers)
