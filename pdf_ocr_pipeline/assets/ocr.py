@@ -8,7 +8,8 @@ from ..partitions import document_partitions_def
 from ..resources import OcrEngineResource, WarehouseResource
 from ._errors import TRANSIENT_RETRY, pipeline_errors
 
-RENDERED_COLUMNS = ["page_no", "png", "dpi", "width_pt", "height_pt", "image_sha256", "text_layer_usable", "error"]
+RENDERED_COLUMNS = ["page_no", "png", "dpi", "width_pt", "height_pt", "image_sha256", "text_layer_usable",
+                    "picture_regions", "error"]
 
 
 def build_ocr_pages(pool: str | None = "gpu") -> dg.AssetsDefinition:

@@ -18,6 +18,7 @@ def _row(doc_id: str, page) -> dict:
         "rotation": page.rotation, "dpi": page.dpi, "width_px": page.width_px, "height_px": page.height_px,
         "text_chars": tl.chars if tl else None, "image_coverage": tl.image_coverage if tl else None,
         "text_layer_usable": tl.usable if tl else False, "png": page.png, "image_sha256": page.image_sha256,
+        "picture_regions": [r.as_row() for r in page.picture_regions],
         "render_s": page.render_s, "error": page.error,
     }
 

@@ -18,6 +18,10 @@ class PageImage:
     width_pt: float
     height_pt: float
     image_sha256: str = ""
+    #: "page" for a whole page; "region" for a picture cropped from a text-layer page (its words join the
+    #: page's); "figure" for a picture to describe (the GPU engine's figure prompt). Engines without prompts
+    #: read them all alike.
+    kind: str = "page"
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,25 @@ class Block:
     x1: float
     y1: float
     confidence: float | None = None
+    #: where the block came from on a page that mixes sources: "text_layer" or "ocr" (a picture's words);
+    #: None on pages read by one engine alone (the page's ``source`` says)
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class RegionRead:
+    """A picture on a text-layer page, OCR'd as a region of its own (``pdf.regions``): where, which picture,
+    and whether it was read (``error`` None), served from the cache, and how many words it gave."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    content: str
+    engine: str = ""
+    words: int = 0
+    cached: bool = False
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +78,7 @@ class OcrPage:
     latency_s: float = 0.0
     cached: bool = False
     error: str | None = None
+    regions: tuple[RegionRead, ...] = ()
 
     @property
     def is_fallback(self) -> bool:
@@ -70,7 +94,17 @@ class OcrPage:
             "raw_output", "mean_confidence", "tokens_in", "tokens_out", "finish_reason", "attempts", "latency_s",
             "cached", "error")}
         row["blocks"] = [b.__dict__ for b in self.blocks]
+        row["regions"] = [r.__dict__ for r in self.regions]
+        row["regions_ocr"] = sum(1 for r in self.regions if r.error is None)
         return row
+
+    @classmethod
+    def from_row(cls, row: dict) -> "OcrPage":
+        """The page again from its ``to_row`` dict (the page cache's JSON, a Parquet row)."""
+        data = {k: v for k, v in row.items() if k in _OCR_PAGE_FIELDS}
+        data["blocks"] = tuple(Block(**b) for b in data.get("blocks") or ())
+        data["regions"] = tuple(RegionRead(**r) for r in data.get("regions") or ())
+        return cls(**data)
 
 
 @runtime_checkable
@@ -93,3 +127,6 @@ class OcrEngine(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+_OCR_PAGE_FIELDS = frozenset(OcrPage.__dataclass_fields__)

@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .base import Block, OcrPage
+from .base import OcrPage
 
 
 class PageCache:
@@ -37,8 +37,7 @@ class PageCache:
             data = json.loads(path.read_text("utf-8"))
         except (FileNotFoundError, ValueError):
             return None
-        data["blocks"] = tuple(Block(**b) for b in data.get("blocks", ()))
-        return OcrPage(**{**data, "doc_id": doc_id, "page_no": page_no, "cached": True, "attempts": 0})
+        return OcrPage.from_row({**data, "doc_id": doc_id, "page_no": page_no, "cached": True, "attempts": 0})
 
     def put(self, key: str, page: OcrPage) -> None:
         if page.error is not None:

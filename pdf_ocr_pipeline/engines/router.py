@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Literal
 
-from .base import OcrEngine, OcrPage, PageImage
+from ..pdf.inspect import PdfPages
+from ..pdf.regions import PictureRegion, render_region
+from .base import OcrEngine, OcrPage, PageImage, RegionRead
 from .cache import PageCache
 from .text_layer import TextLayerEngine
 
@@ -33,6 +36,30 @@ def render_dpi(policy: PagePolicy, dpi: float, preview_dpi: float, text_layer) -
     return min(dpi, preview_dpi) if preview_dpi else None
 
 
+#: Region results of one document kept in memory, so a picture repeated on many pages (a logo, a stamp) is read
+#: once even before its first result reaches the page cache, which keeps them across documents.
+REGIONS_REMEMBERED = 512
+
+
+@dataclass
+class _Slot:
+    """A page on its way out, in page order. ``kind``: "text" (its text layer, plus its pictures' regions),
+    "ocr" (waits for the engine), "cached" or "failed"."""
+
+    page_no: int
+    kind: str
+    key: str | None = None
+    error: str | None = None
+    result: OcrPage | None = None
+    #: text pages: per region, [PictureRegion, cache key, its OcrPage or None while due, error of its crop]
+    regions: list[list] = field(default_factory=list)
+
+    def ready(self) -> bool:
+        if self.kind == "ocr":
+            return self.result is not None
+        return all(r[2] is not None or r[3] is not None for r in self.regions)
+
+
 def ocr_document(
     doc_id: str,
     pdf_path: str | os.PathLike,
@@ -49,58 +76,128 @@ def ocr_document(
         doc_id: the document key.
         pdf_path: the PDF (for its text layer).
         rendered: ``rendered_pages`` rows (page_no, png, dpi, width_pt, height_pt, image_sha256,
-            text_layer_usable, error), consumed lazily.
+            text_layer_usable, picture_regions, error), consumed lazily.
         engine: the OCR engine for pages that need OCR.
-        policy: ``auto``, ``ocr`` or ``text``.
-        cache: the page cache; pages found there are not OCR'd again.
+        policy: ``auto``, ``ocr`` or ``text``. Under ``auto`` the pictures of a page read from its text layer
+            (``picture_regions``) are OCR'd as regions and their words merged into the page
+            (``TextLayerEngine.read_page``); a picture met before (same content and size, in this document or
+            in the cache) is not read again.
+        cache: the page cache (pages and regions); what is found there is not OCR'd again.
         ocr_dpi: pages not rendered or rendered below this resolution (pages read from their text layer when
-            rendered, now that the policy asks for OCR) are rendered at it before OCR.
-        max_pixels: cap on pixels of such a page.
+            rendered, now that the policy asks for OCR) are rendered at it before OCR; regions are cropped at it
+            (200 when None).
+        max_pixels: cap on pixels of such a page or region.
     Yields:
         One ``OcrPage`` per row. Memory is bounded: the engine pulls images as it has room; text-layer pages
         are read when their turn to be yielded comes.
     """
     identity = engine.cache_identity()
-    # Each entry is how to produce the page when its turn comes: ("ocr", key) waits for the engine,
-    # ("text", page_no) reads the text layer, ("cached", key, page_no), ("failed", page_no, error).
-    plan: deque[tuple] = deque()
+    region_dpi = ocr_dpi or 200.0
+    plan: deque[_Slot] = deque()  # pages in page order, each produced when ready and its turn comes
+    sent: deque[_Slot | str] = deque()  # what went to the engine, in order: a page's slot, or a region's key
+    waiting: dict[str, list[list]] = {}  # region key -> the region entries of slots waiting for its result
+    known: OrderedDict[str, OcrPage] = OrderedDict()  # region results of this document, newest last
+    crops: PdfPages | None = None  # a handle of its own for cropping regions (the text layer's is not shared)
+
+    def region_images(slot: _Slot, regions: list[dict]) -> Iterator[PageImage]:
+        nonlocal crops
+        for r in regions:
+            region = PictureRegion(**{k: r[k] for k in ("x0", "y0", "x1", "y1", "content")})
+            key = region_key(region, region_dpi, max_pixels, identity)
+            entry = [region, key, None, None]
+            slot.regions.append(entry)
+            if key in known:
+                entry[2] = known[key].with_(cached=True)
+            elif key in waiting:
+                waiting[key].append(entry)
+            elif cache is not None and (hit := cache.get(key, doc_id, slot.page_no)) is not None:
+                entry[2] = _remember(known, key, hit)
+            else:
+                try:
+                    crops = crops or PdfPages(pdf_path)
+                    crop = render_region(crops.page(slot.page_no), region, region_dpi, max_pixels)
+                except Exception as e:  # noqa: BLE001 - a picture MuPDF cannot draw: the page keeps its text
+                    entry[3] = f"picture could not be drawn: {e}"
+                    continue
+                waiting[key] = [entry]
+                sent.append(key)
+                yield PageImage(doc_id, slot.page_no, crop.png, crop.dpi, crop.width_pt, crop.height_pt,
+                                crop.sha256, kind="region")
 
     def images() -> Iterator[PageImage]:
         for row in rendered:
             no = row["page_no"]
             if not row.get("error") and not wants_ocr(policy, bool(row.get("text_layer_usable"))):
-                plan.append(("text", no))
+                slot = _Slot(no, "text")
+                plan.append(slot)
+                if policy == "auto" and row.get("picture_regions"):
+                    yield from region_images(slot, row["picture_regions"])
                 continue
             if ocr_dpi and not row.get("error") and (row.get("png") is None or row["dpi"] < 0.95 * ocr_dpi):
                 # a page read from its text layer when rendered (no image, or a preview); the policy now asks
                 # for OCR: render it at the OCR resolution
                 row = _rerender(text_layer.page(no), row, ocr_dpi, max_pixels)
             if row.get("error") or row.get("png") is None:
-                plan.append(("failed", no, row.get("error") or "page was not rendered"))
+                plan.append(_Slot(no, "failed", error=row.get("error") or "page was not rendered"))
             else:
                 key = PageCache.key(row["image_sha256"], identity)
                 if cache is not None and cache.has(key):
-                    plan.append(("cached", key, no))
+                    plan.append(_Slot(no, "cached", key=key))
                 else:
-                    plan.append(("ocr", key))
+                    slot = _Slot(no, "ocr", key=key)
+                    plan.append(slot)
+                    sent.append(slot)
                     yield PageImage(doc_id, no, row["png"], row["dpi"], row["width_pt"], row["height_pt"],
                                     row["image_sha256"])
 
-    with TextLayerEngine(pdf_path, doc_id) as text_layer:
-        # images() runs inside the engine's pulls, within this block, so text_layer is open whenever it runs.
-
-        def drain_ready() -> Iterator[OcrPage]:
-            while plan and plan[0][0] != "ocr":
-                yield _produce(plan.popleft(), doc_id, text_layer, cache)
-
-        for result in engine.ocr_pages(images()):
-            yield from drain_ready()
-            entry = plan.popleft()
-            assert entry[0] == "ocr", "engine results must come back in input order"
+    def receive(result: OcrPage) -> None:
+        target = sent.popleft()
+        if isinstance(target, _Slot):
+            target.result = result
             if cache is not None:
-                cache.put(entry[1], result)
-            yield result
-        yield from drain_ready()
+                cache.put(target.key, result)
+            return
+        if cache is not None:
+            cache.put(target, result)
+        if result.error is None:
+            _remember(known, target, result)
+        for i, entry in enumerate(waiting.pop(target)):
+            entry[2] = result if i == 0 else result.with_(cached=True)  # the others were not read again
+
+    try:
+        with TextLayerEngine(pdf_path, doc_id) as text_layer:
+            # images() runs inside the engine's pulls, within this block, so text_layer is open whenever it runs.
+
+            def drain_ready() -> Iterator[OcrPage]:
+                while plan and plan[0].ready():
+                    yield _produce(plan.popleft(), doc_id, text_layer, cache)
+
+            for result in engine.ocr_pages(images()):
+                receive(result)
+                yield from drain_ready()
+            yield from drain_ready()
+            assert not plan, "every page must be produced once the engine is done"
+    finally:
+        if crops is not None:
+            crops.close()
+
+
+def region_key(region: PictureRegion, dpi: float, max_pixels: int, identity: str) -> str:
+    """The cache key of a picture region: its pictures' content and the size it is read at (the same logo drawn
+    larger is another image to OCR), with the engine's identity."""
+    from ..pdf.render import effective_dpi
+
+    eff = effective_dpi(region.width, region.height, dpi, max_pixels)
+    size = f"{round(region.width * eff / 72)}x{round(region.height * eff / 72)}"
+    return PageCache.key(f"region {region.content} {size}", identity)
+
+
+def _remember(known: OrderedDict, key: str, result: OcrPage) -> OcrPage:
+    known[key] = result
+    known.move_to_end(key)
+    while len(known) > REGIONS_REMEMBERED:
+        known.popitem(last=False)
+    return result
 
 
 def _rerender(page, row: dict, dpi: float, max_pixels: int) -> dict:
@@ -113,14 +210,22 @@ def _rerender(page, row: dict, dpi: float, max_pixels: int) -> dict:
     return {**row, "png": fresh.png, "dpi": fresh.dpi, "image_sha256": fresh.image_sha256, "error": fresh.error}
 
 
-def _produce(entry: tuple, doc_id: str, text_layer: TextLayerEngine, cache: PageCache | None) -> OcrPage:
-    kind = entry[0]
-    if kind == "text":
-        return text_layer.read_page(entry[1])
-    if kind == "cached":
-        page = cache.get(entry[1], doc_id, entry[2]) if cache is not None else None
+def _produce(slot: _Slot, doc_id: str, text_layer: TextLayerEngine, cache: PageCache | None) -> OcrPage:
+    if slot.kind == "text":
+        pictures = []
+        for region, _, read, crop_error in slot.regions:
+            error = crop_error or (read.error if read is not None else None)
+            pictures.append((RegionRead(region.x0, region.y0, region.x1, region.y1, region.content,
+                                        engine=read.engine if read is not None else "",
+                                        words=len(read.blocks) if read is not None and error is None else 0,
+                                        cached=bool(read is not None and read.cached), error=error),
+                             read if error is None else None))
+        return text_layer.read_page(slot.page_no, pictures)
+    if slot.kind == "ocr":
+        return slot.result
+    if slot.kind == "cached":
+        page = cache.get(slot.key, doc_id, slot.page_no) if cache is not None else None
         if page is not None:
             return page
-        return OcrPage(doc_id, entry[2], "none", "", error="cached result vanished; re-run the document")
-    _, no, error = entry
-    return OcrPage(doc_id, no, "none", "", error=error)
+        return OcrPage(doc_id, slot.page_no, "none", "", error="cached result vanished; re-run the document")
+    return OcrPage(doc_id, slot.page_no, "none", "", error=slot.error)

@@ -8,11 +8,15 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pymupdf
 
 from .inspect import TextLayerInfo, text_layer_info
 from .pool import map_pages
+
+if TYPE_CHECKING:
+    from .regions import PictureRegion
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class RenderedPage:
     render_s: float
     text_layer: TextLayerInfo | None
     error: str | None = None
+    #: pictures that may hold text the text layer lacks (``regions.picture_regions``)
+    picture_regions: tuple["PictureRegion", ...] = ()
 
 
 def effective_dpi(width_pt: float, height_pt: float, dpi: float, max_pixels: int) -> float:
@@ -51,17 +57,20 @@ def render_page(page: pymupdf.Page, dpi: float, max_pixels: int,
     unrendered (a page read from its text layer needs no image: ``png``, ``dpi`` and the pixel sizes are then
     ``None``, and ``error`` too); otherwise ``dpi`` is used.
     """
+    from .regions import picture_regions
+
     started = time.perf_counter()
     rect = page.rect
     try:
         info = text_layer_info(page)
+        regions = tuple(picture_regions(page)) if info.image_coverage else ()
         if choose_dpi is not None:
             dpi = choose_dpi(info)
         if dpi is None:
             return RenderedPage(
                 page_no=page.number + 1, width_pt=rect.width, height_pt=rect.height, rotation=page.rotation,
                 dpi=None, width_px=None, height_px=None, png=None, image_sha256=None,
-                render_s=time.perf_counter() - started, text_layer=info,
+                render_s=time.perf_counter() - started, text_layer=info, picture_regions=regions,
             )
         eff = effective_dpi(rect.width, rect.height, dpi, max_pixels)
         pix = page.get_pixmap(dpi=None, matrix=pymupdf.Matrix(eff / 72, eff / 72), alpha=False,
@@ -71,7 +80,7 @@ def render_page(page: pymupdf.Page, dpi: float, max_pixels: int,
             page_no=page.number + 1, width_pt=rect.width, height_pt=rect.height, rotation=page.rotation,
             dpi=eff, width_px=pix.width, height_px=pix.height, png=png,
             image_sha256=hashlib.sha256(png).hexdigest(), render_s=time.perf_counter() - started,
-            text_layer=info,
+            text_layer=info, picture_regions=regions,
         )
     except Exception as e:  # one bad page must not stop the document
         return RenderedPage(

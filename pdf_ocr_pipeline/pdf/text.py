@@ -87,10 +87,39 @@ def page_text(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> s
     The text of ``get_text("blocks", sort=True)``, built from ``"dict"``: PyMuPDF 1.28's block extraction keeps
     about 5 KiB a page for good (2,000 pages: +10 MiB), the dict extraction keeps nothing.
     """
+    return "\n\n".join(text for _, text in page_paragraphs(page, textpage))
+
+
+def page_paragraphs(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None
+                    ) -> list[tuple[tuple[float, float, float, float], str]]:
+    """The page's text blocks in reading order, each with its box in the displayed frame (``page_text``'s parts)."""
     parts = []
+    matrix = page.rotation_matrix
     for block in page.get_text("dict", sort=True, textpage=textpage or text_page(page))["blocks"]:
         if block["type"] == 0:
             text = "".join("".join(span["text"] for span in line["spans"]) + "\n" for line in block["lines"]).strip()
             if text:
-                parts.append(text)
-    return "\n\n".join(parts)
+                r = pymupdf.Rect(block["bbox"]) * matrix if page.rotation else pymupdf.Rect(block["bbox"])
+                parts.append(((r.x0, r.y0, r.x1, r.y1), text))
+    return parts
+
+
+def insert_in_reading_order(paragraphs: list[tuple[tuple[float, float, float, float], str]],
+                            inserts: list[tuple[tuple[float, float, float, float], str]]) -> str:
+    r"""``paragraphs`` (``page_paragraphs``) with ``inserts`` (a picture's box and the text read from it) placed
+    where a reader meets them: before the first paragraph that starts at or below the picture's top, joined by
+    blank lines.
+
+    >>> insert_in_reading_order([((0, 0, 9, 9), "above"), ((0, 50, 9, 60), "caption")], [((0, 20, 9, 45), "pic")])
+    'above\n\npic\n\ncaption'
+    """
+    out = [text for _, text in paragraphs]
+    tops = [box[1] for box, _ in paragraphs]
+    # later inserts first, so earlier indexes stay valid; pictures at the same height keep their order
+    for box, text in sorted(inserts, key=lambda item: (item[0][1], item[0][0]), reverse=True):
+        if not text.strip():
+            continue
+        at = next((i for i, top in enumerate(tops) if top >= box[1] - 1.0), len(tops))
+        out.insert(at, text.strip())
+        tops.insert(at, box[1])
+    return "\n\n".join(out)
