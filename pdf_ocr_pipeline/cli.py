@@ -32,6 +32,8 @@ class DocSummary:
     text_layer: int = 0
     ocr: int = 0
     failed_pages: int = 0
+    pictures: int = 0  # picture regions of text-layer pages read by OCR
+    layers_replaced: int = 0  # pages whose text layer was judged poor and OCR'd instead
     diagrams: int = 0
     seconds: float = 0.0
     error: str = ""
@@ -69,10 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="dummy: random weights of the model's shape (benchmarks and smoke tests only)")
     serve.add_argument("--print-command", action="store_true", help="print the vllm command line and exit")
     serve.set_defaults(func=cmd_serve)
-    from .cli_views import add_report_parser, add_show_parser
+    from .cli_views import add_export_parser, add_report_parser, add_show_parser
 
     add_show_parser(sub)
     add_report_parser(sub)
+    add_export_parser(sub)
     return parser
 
 
@@ -136,13 +139,26 @@ def _summarize(settings: Settings, doc_id: str, path: Path, seconds: float) -> D
         summary.error = raw["error"][0] or ""
         summary.pages = int(raw["page_count"][0] or 0)
     if store.exists("ocr_pages", doc_id) and not summary.error:
-        pages = store.read("ocr_pages", doc_id, columns=["source", "error"])
+        pages = store.read("ocr_pages", doc_id, columns=["source", "error", "regions_ocr"])
         summary.text_layer = pages.filter(pl.col("source") == "text_layer").height
         summary.ocr = pages.filter(pl.col("source").is_in(["ocr", "fallback"])).height
         summary.failed_pages = pages.filter(pl.col("error").is_not_null()).height
+        summary.pictures = int(pages["regions_ocr"].fill_null(0).sum())
+    if store.exists("rendered_pages", doc_id) and not summary.error:
+        summary.layers_replaced = replaced_layers(store.read("rendered_pages", doc_id,
+                                                             columns=["text_chars", "text_layer_usable"]))
     if store.exists("bpmn_models", doc_id):
         summary.diagrams = store.read("bpmn_models", doc_id, columns=["page_no"]).height
     return summary
+
+
+def replaced_layers(rendered) -> int:
+    """Pages whose text layer holds text that was judged poor (``pdf.layer_judge``), so OCR read them instead."""
+    import polars as pl
+
+    return rendered.filter((pl.col("text_chars").fill_null(0) > 0) & ~pl.col("text_layer_usable").fill_null(False)
+                           & (pl.col("text_layer_verdict").fill_null("").str.starts_with("implausible")
+                              if "text_layer_verdict" in rendered.columns else pl.lit(False))).height
 
 
 def _progress(stream, done: int, total: int, label: str) -> None:
@@ -161,8 +177,10 @@ def _progress(stream, done: int, total: int, label: str) -> None:
 
 
 def format_table(summaries: list[DocSummary]) -> str:
-    headers = ["document", "pages", "text layer", "ocr", "failed pages", "diagrams", "seconds", "pages/s", "error"]
-    rows = [[s.doc_id, str(s.pages), str(s.text_layer), str(s.ocr), str(s.failed_pages), str(s.diagrams),
+    headers = ["document", "pages", "text layer", "ocr", "layers replaced", "pictures read", "failed pages",
+               "diagrams", "seconds", "pages/s", "error"]
+    rows = [[s.doc_id, str(s.pages), str(s.text_layer), str(s.ocr), str(s.layers_replaced), str(s.pictures),
+             str(s.failed_pages), str(s.diagrams),
              f"{s.seconds:.1f}",
              f"{s.pages / s.seconds:.2f}" if s.seconds and s.pages else "-", s.error.splitlines()[0] if s.error else ""]
             for s in summaries]
@@ -198,8 +216,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     summaries = run_documents(settings, files)
     print(format_table(summaries))
     print(f"\nParquet tables: {settings.warehouse_dir}/<asset>/<document>.parquet (assets: raw_pdfs, "
-          f"rendered_pages, ocr_pages, bpmn_elements, bpmn_models, run_metrics)")
+          f"rendered_pages, ocr_pages, bpmn_elements, bpmn_models, figures, document_markdown, run_metrics)")
     print(f"BPMN 2.0 XML:   {settings.warehouse_dir}/bpmn/<document>/page-<n>.bpmn (opens in bpmn.io, Camunda Modeler)")
+    print(f"Markdown:       {settings.warehouse_dir}/markdown/<document>.md (`pdf-ocr export <document>`)")
     return 0 if all(s.ok for s in summaries) and not problems else 1
 
 

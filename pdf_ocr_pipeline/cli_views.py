@@ -1,7 +1,8 @@
-"""``pdf-ocr show`` and ``pdf-ocr report``: look at what a data directory holds, without Dagster.
+"""``pdf-ocr show``, ``pdf-ocr report`` and ``pdf-ocr export``: look at what a data directory holds, without Dagster.
 
     pdf-ocr show DOC --page N [--data-dir DIR] [--out FILE.png] [--no-blocks] [--no-elements]
     pdf-ocr report [--data-dir DIR] [--out report.html] [--max-overlays N]
+    pdf-ocr export DOC [--format md|jsonl] [--data-dir DIR] [--out FILE]
 
 ``cli.build_parser`` adds them with ``add_show_parser(sub)`` and ``add_report_parser(sub)``; each sets
 ``args.func``, so ``main`` dispatches with ``return args.func(args)``. Exit status: 0 written, 2 unknown
@@ -108,6 +109,48 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     kwargs = {} if args.max_overlays is None else {"max_overlays": args.max_overlays}
     print(write_report(data_dir, args.out, **kwargs))
+    return 0
+
+
+def add_export_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``export`` subcommand: a document as Markdown (``document_markdown``) or JSON lines, one a page."""
+    export = sub.add_parser("export", help="print or write a document as Markdown or JSON lines (one per page)",
+                            description="The document as a person or a language model reads it: pages in order, "
+                                        "headings, figures' text, BPMN diagrams summarised.")
+    export.add_argument("doc", help="document key (as in the outputs' file names) or the PDF's file name")
+    export.add_argument("--format", choices=["md", "jsonl"], default="md", help="md (default) or jsonl")
+    export.add_argument("--data-dir", type=Path,
+                        help="the pipeline's data directory (default data, or PDF_OCR_DATA_DIR)")
+    export.add_argument("--out", type=Path, help="file to write (default: print to standard output)")
+    export.set_defaults(func=cmd_export)
+    return export
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Run ``pdf-ocr export``: 0 written, 2 when the document has no Markdown yet."""
+    from .markdown import page_jsonl, split_pages
+    from .storage import Warehouse
+
+    data_dir = _data_dir(args.data_dir)
+    doc_id = resolve_document(data_dir, args.doc)
+    store = Warehouse(data_dir / "warehouse")
+    if not store.exists("document_markdown", doc_id):
+        print(f"pdf-ocr export: no Markdown for {args.doc!r} in {data_dir / 'warehouse'}: run "
+              f"`pdf-ocr run --data-dir {data_dir}` on it first", file=sys.stderr)
+        return 2
+    markdown = store.read("document_markdown", doc_id, columns=["markdown"])["markdown"][0] or ""
+    if args.format == "jsonl":
+        sources = {}
+        if store.exists("ocr_pages", doc_id):
+            sources = dict(store.read("ocr_pages", doc_id, columns=["page_no", "source"]).iter_rows())
+        text = "".join(page_jsonl(no, md, sources.get(no), doc_id) for no, md in split_pages(markdown))
+    else:
+        text = markdown if markdown.endswith("\n") else markdown + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.write_text(text, encoding="utf-8")
+        print(args.out)
     return 0
 
 

@@ -20,7 +20,7 @@ def ocr_pool(settings: Settings) -> str | None:
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=pipeline_assets(ocr_pool(settings)),
+        assets=pipeline_assets(ocr_pool(settings), ocr_pool(settings) if settings.engine != "tesseract" else None),
         asset_checks=build_checks(settings.max_fallback_rate),
         jobs=[ocr_documents_job],
         sensors=[build_new_documents_sensor(settings.min_file_age_s, settings.sensor_interval_s,

@@ -6,5 +6,5 @@ ocr_documents_job = dg.define_asset_job(
     "ocr_documents_job",
     selection=dg.AssetSelection.assets(*PIPELINE_ASSETS),
     description="A document through every stage: raw_pdfs, rendered_pages, ocr_pages, bpmn_elements, "
-                "bpmn_models, run_metrics.",
+                "bpmn_models, figures, document_markdown, run_metrics.",
 )

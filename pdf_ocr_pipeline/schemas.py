@@ -26,8 +26,15 @@ BLOCK_TYPE = pa.struct(
         pa.field("text", pa.string()),
         *[pa.field(f.name, f.type) for f in BOX_FIELDS],
         pa.field("confidence", pa.float32()),
+        pa.field("source", pa.string()),
     ]
 )
+
+#: A picture on a page, in points of the displayed page, with the id of its pixels (``pdf.regions``).
+REGION_FIELDS = [
+    *[pa.field(f.name, f.type) for f in BOX_FIELDS],
+    pa.field("content", pa.string()),
+]
 
 RAW_PDFS = pa.schema(
     [
@@ -68,6 +75,9 @@ RENDERED_PAGES = pa.schema(
         _f("png", pa.binary(), "the rendered page, PNG, RGB; null for a page read from its text layer (not "
            "rendered unless PDF_OCR_PREVIEW_DPI is set: overlays render it from the PDF) and when rendering failed"),
         _f("image_sha256", pa.string(), "sha256 of the PNG bytes (the OCR cache key); null without png"),
+        _f("picture_regions", pa.list_(pa.struct(REGION_FIELDS)), "pictures large enough to hold text and with no "
+           "text-layer words over them: box (points) and content id (MuPDF's digest of the pixels); under auto they "
+           "are OCR'd on pages read from their text layer"),
         _f("render_s", pa.float64(), "seconds to inspect, render and encode this page"),
         _f("error", pa.string(), "why the page could not be rendered; null when it was or needed no image"),
     ]
@@ -93,6 +103,13 @@ OCR_PAGES = pa.schema(
         _f("latency_s", pa.float64(), "seconds the engine spent on this page"),
         _f("cached", pa.bool_(), "served from the page cache, not recomputed"),
         _f("error", pa.string(), "why the page has no text; null when it has"),
+        _f("regions_ocr", pa.int16(), "picture regions of a text-layer page read by OCR (their words are in "
+           "blocks with source ocr, their text in text at the picture's place)"),
+        _f("regions", pa.list_(pa.struct([*REGION_FIELDS, pa.field("engine", pa.string()),
+                                          pa.field("words", pa.int32()), pa.field("cached", pa.bool_()),
+                                          pa.field("error", pa.string())])),
+           "each picture region OCR'd: box, content id, engine, words read, whether a result was reused "
+           "(the same picture met before, or the cache), and why it could not be read"),
     ]
 )
 
@@ -162,12 +179,49 @@ BPMN_MODELS = pa.schema(
     ]
 )
 
+FIGURES = pa.schema(
+    [
+        _f("doc_id", pa.string(), "partition key", nullable=False),
+        _f("page_no", pa.int32(), "1-based page number", nullable=False),
+        _f("figure_no", pa.int16(), "1-based number of the picture on its page, largest first"),
+        *[_f(f.name, f.type, f.metadata[b"doc"].decode()) for f in BOX_FIELDS],
+        _f("kind", pa.string(), "diagram (a BPMN diagram was found on it), logo (the same picture on 3 or more "
+           "pages), chart, table, photo (judged from its pixels), other (screenshots, text, drawings)"),
+        _f("text", pa.string(), "what was read from it: its words as lines (Tesseract, or the text layer over it); "
+           "with the GPU engine, charts, tables, photos and other pictures are described by the model's figure "
+           "prompt (markdown)"),
+        _f("words", pa.int32(), "OCR or text-layer words inside the picture"),
+        _f("engine", pa.string(), "engine that read its text: tesseract, deepseek-vllm, text_layer"),
+        _f("prompt_version", pa.string(), "the GPU engine's prompt for the text (figure_v1); null otherwise"),
+        _f("content", pa.string(), "id of the picture's pixels (MuPDF's digest): equal for the same picture "
+           "wherever it is placed"),
+        _f("bpmn_page", pa.bool_(), "a BPMN diagram of this page lies on the picture (see bpmn_models)"),
+        _f("error", pa.string(), "why the picture could not be read or looked at; null when it was"),
+    ]
+)
+
+DOCUMENT_MARKDOWN = pa.schema(
+    [
+        _f("doc_id", pa.string(), "partition key", nullable=False),
+        _f("pages", pa.int32(), "pages in the document"),
+        _f("markdown", pa.large_string(), "the document as Markdown: pages in order, headings, figures' text "
+           "at their place, each BPMN diagram summarised with a link to its .bpmn file"),
+        _f("path", pa.string(), "the same Markdown as a file: warehouse/markdown/<document>.md"),
+        _f("chars", pa.int64(), "characters of markdown"),
+        _f("figures", pa.int32(), "figures placed in the text"),
+        _f("diagrams", pa.int32(), "BPMN diagrams summarised"),
+        _f("written_at", pa.timestamp("us", tz="UTC"), "when the Markdown was written"),
+    ]
+)
+
 TABLES: dict[str, pa.Schema] = {
     "raw_pdfs": RAW_PDFS,
     "rendered_pages": RENDERED_PAGES,
     "ocr_pages": OCR_PAGES,
     "bpmn_elements": BPMN_ELEMENTS,
     "bpmn_models": BPMN_MODELS,
+    "figures": FIGURES,
+    "document_markdown": DOCUMENT_MARKDOWN,
     "run_metrics": RUN_METRICS,
 }
 
@@ -183,7 +237,8 @@ def markdown_tables() -> str:
             out.append(f"| `{field.name}` | {type_} | {doc} |")
         out.append("")
     out.append("A `block` is a struct: `label` (word, line, text, title, ...), `text`, `x0`, `y0`, `x1`, `y1`"
-               " (points), `confidence` (0..1).")
+               " (points), `confidence` (0..1), `source` (`text_layer` or `ocr` on pages that mix both: a picture's "
+               "words on a text-layer page; null where one engine read the whole page).")
     return "\n".join(out)
 
 

@@ -108,6 +108,16 @@ class Warehouse:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a text file (a ``.bpmn``, a document's Markdown) through a temporary file and a rename: a reader never
+    sees half of it, and a killed run leaves the old file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
 def _compression(schema: pa.Schema) -> dict[str, str]:
     """zstd for every column but images: PNG is compressed already, zstd would only spend time and memory."""
     return {f.name: "none" if f.type == pa.binary() else "zstd" for f in schema}

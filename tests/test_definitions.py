@@ -5,7 +5,8 @@ import dagster as dg
 from pdf_ocr_pipeline.definitions import build_definitions
 from pdf_ocr_pipeline.settings import Settings
 
-ASSETS = ["bpmn_elements", "bpmn_models", "ocr_pages", "raw_pdfs", "rendered_pages", "run_metrics"]
+ASSETS = ["bpmn_elements", "bpmn_models", "document_markdown", "figures", "ocr_pages", "raw_pdfs", "rendered_pages",
+          "run_metrics"]
 
 
 def test_definitions_wire_every_stage(tmp_path: Path):
@@ -27,6 +28,14 @@ def test_the_ocr_step_takes_the_gpu_pool_only_where_it_holds_the_engine(tmp_path
         return defs.resolve_asset_graph().get(dg.AssetKey("ocr_pages")).pools
 
     assert pools(engine="tesseract") == {"gpu"}  # every core: one document's OCR at a time
+
+    def figure_pools(**settings):
+        defs = build_definitions(Settings(data_dir=tmp_path, **settings))
+        return defs.resolve_asset_graph().get(dg.AssetKey("figures")).pools
+
+    # figures go to the engine only with the GPU engine's figure prompt: then in the OCR step's pool
+    assert not figure_pools(engine="tesseract")
+    assert figure_pools(engine="deepseek-vllm", vllm_transport="in-process") == {"gpu"}
     assert pools(engine="deepseek-vllm", vllm_transport="in-process") == {"gpu"}  # a model in the step
     # vLLM servers batch the pages of every run and bound the GPU: OCR steps of several runs go side by side
     assert not pools(engine="deepseek-vllm", vllm_transport="server")

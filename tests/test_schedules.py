@@ -10,7 +10,8 @@ from pdf_ocr_pipeline.storage import Warehouse
 def test_catchup_reruns_documents_with_missing_outputs_only(tmp_path: Path):
     warehouse = WarehouseResource(data_dir=str(tmp_path), inbox_dir=str(tmp_path / "in"))
     store = Warehouse(tmp_path / "warehouse")
-    for table in ("raw_pdfs", "rendered_pages", "ocr_pages", "bpmn_elements", "bpmn_models", "run_metrics"):
+    for table in ("raw_pdfs", "rendered_pages", "ocr_pages", "bpmn_elements", "bpmn_models", "figures",
+                  "document_markdown", "run_metrics"):
         store.write(table, "complete", [])
     store.write("raw_pdfs", "half_done", [{"doc_id": "half_done", "error": None}])
     store.write("raw_pdfs", "bad_file", [{"doc_id": "bad_file", "error": "not a PDF"}])

@@ -9,6 +9,9 @@ from ..partitions import document_partitions_def
 from ..resources import WarehouseResource
 from ._errors import pipeline_errors
 
+#: What the BPMN search takes of ``rendered_pages`` (``bpmn.document.find_diagrams``); the words come from ocr_pages.
+RENDERED_COLUMNS = ["page_no", "png", "dpi", "picture_regions"]
+
 
 @dg.asset(
     op_tags=CPU_STEP_TAGS,
@@ -33,7 +36,8 @@ def bpmn_elements(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     def pages():
         # Both tables are in page order: walk them side by side, one row group at a time (memory stays flat).
         words = store.iter_rows("ocr_pages", doc_id, columns=["page_no", "blocks"])
-        for row, text in zip(store.iter_rows("rendered_pages", doc_id, columns=["page_no", "png", "dpi"]), words):
+        rendered = store.iter_rows("rendered_pages", doc_id, columns=RENDERED_COLUMNS)
+        for row, text in zip(rendered, words):
             stats["pages"] += 1
             assert row["page_no"] == text["page_no"], "rendered_pages and ocr_pages disagree on page order"
             yield {**row, "blocks": text["blocks"]}

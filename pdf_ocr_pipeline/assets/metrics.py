@@ -6,7 +6,7 @@ from ..deploy_k8s import CPU_STEP_TAGS
 from ..partitions import document_partitions_def
 from ..resources import WarehouseResource
 
-STAGES = ("raw_pdfs", "rendered_pages", "ocr_pages", "bpmn_elements", "bpmn_models")
+STAGES = ("raw_pdfs", "rendered_pages", "ocr_pages", "bpmn_elements", "bpmn_models", "figures", "document_markdown")
 
 
 def _value(metadata: dict, key: str, default=None):

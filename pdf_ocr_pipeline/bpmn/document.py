@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 from collections import deque
 from dataclasses import dataclass
@@ -20,9 +19,10 @@ import pymupdf
 from ..engines.base import Block
 from ..pdf.inspect import PdfPages
 from ..pdf.pool import map_pages
+from ..storage import write_text_atomic
 from . import extract_diagram, to_bpmn_xml
 from .glance import compose, glance_plan, grey_pixels
-from .model import BpmnDiagram
+from .model import BpmnDiagram, BpmnElement
 from .rows import looks_like_prose
 
 #: The raster search's thresholds are set at this resolution, and it misses diagrams at others (C.1.1: found at
@@ -181,6 +181,9 @@ def page_check(page: pymupdf.Page, row: dict) -> bool | Callable[[], bool | None
     without closed outlines (``pictures_may_hold_diagram``) are not searched: the raster search is expensive and
     finds nothing there.
     """
+    if _searches_pictures(page, row):  # a text page with pictures pasted in: each picture looked at alone
+        grays = [_grey_region(page, r, GLANCE_DPI) for r in row["picture_regions"]]
+        return partial(_any_encloses_outlines, grays)
     # a diagram needs graphics: a raster image (scan, picture) or enough vector drawings; the drawings are
     # read once, and only where pictures do not already answer that
     has_pictures = bool(page.get_images(full=False))
@@ -199,8 +202,65 @@ def page_check(page: pymupdf.Page, row: dict) -> bool | Callable[[], bool | None
 
 def search_page(page: pymupdf.Page, row: dict) -> BpmnDiagram | None:
     """The raster or vector search on a page ``page_check`` let through."""
+    if _searches_pictures(page, row):
+        return picture_diagram(page, row)
     png = row.get("png") if row.get("dpi") == RASTER_DPI else None
     return extract_diagram(page, row["page_no"], png=png, dpi=RASTER_DPI, words=_words(row) or None)
+
+
+def _searches_pictures(page: pymupdf.Page, row: dict) -> bool:
+    """Whether the page's diagram is looked for in its pictures one by one (``picture_diagram``): a page with
+    picture regions (``rendered_pages.picture_regions``: pictures on a page that also holds text) and not drawn
+    in vector graphics (a vector diagram with a logo keeps the vector search)."""
+    return bool(row.get("picture_regions")) and len(page.get_cdrawings()) < MIN_DRAWINGS
+
+
+def picture_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | None:
+    """The diagram in one of the page's pictures, largest first, in points of the page.
+
+    Each picture that encloses outlines (``_encloses_outlines``) is searched on its own, at ``RASTER_DPI``, with
+    only the words inside it: the body text around a pasted diagram neither makes the page look like prose nor
+    lends its lines and the caption to the diagram as labels.
+    """
+    from . import words_from_blocks
+    from .detect import is_diagram
+    from .raster import extract_raster
+
+    words = _words(row)
+    for region in row["picture_regions"]:
+        x0, y0, x1, y1 = (region[k] for k in ("x0", "y0", "x1", "y1"))
+        if not _encloses_outlines(_grey_region(page, region, GLANCE_DPI)):
+            continue
+        inside = [Block(w.label, w.text, w.x0 - x0, w.y0 - y0, w.x1 - x0, w.y1 - y0, w.confidence)
+                  for w in words if x0 <= (w.x0 + w.x1) / 2 <= x1 and y0 <= (w.y0 + w.y1) / 2 <= y1]
+        clip = pymupdf.Rect(x0, y0, x1, y1)
+        png = page.get_pixmap(matrix=pymupdf.Matrix(RASTER_DPI / 72, RASTER_DPI / 72), clip=clip,
+                              alpha=False).tobytes("png")
+        found = extract_raster(png, words_from_blocks(inside), page_no=row["page_no"], dpi=RASTER_DPI,
+                               width=x1 - x0, height=y1 - y0)
+        if is_diagram(found):
+            return BpmnDiagram(page_no=row["page_no"], width=page.rect.width, height=page.rect.height,
+                               elements=tuple(shift_element(e, x0, y0) for e in found.elements),
+                               method=found.method)
+    return None
+
+
+def shift_element(element: BpmnElement, dx: float, dy: float) -> BpmnElement:
+    """The element moved by ``(dx, dy)`` points: its box, waypoints and label box."""
+    x0, y0, x1, y1 = element.box
+    label = element.label_box
+    return element.with_(box=(x0 + dx, y0 + dy, x1 + dx, y1 + dy),
+                         waypoints=tuple((x + dx, y + dy) for x, y in element.waypoints),
+                         label_box=(label[0] + dx, label[1] + dy, label[2] + dx, label[3] + dy) if label else None)
+
+
+def _grey_region(page: pymupdf.Page, region: dict, dpi: float) -> np.ndarray:
+    clip = pymupdf.Rect(region["x0"], region["y0"], region["x1"], region["y1"])
+    return grey_pixels(page.get_pixmap(dpi=dpi, clip=clip, colorspace=pymupdf.csGRAY, alpha=False))
+
+
+def _any_encloses_outlines(grays: list[np.ndarray]) -> bool:
+    return any(_encloses_outlines(g) for g in grays)
 
 
 def _words(row: dict) -> list[Block]:
@@ -245,7 +305,7 @@ def model_row(diagram: BpmnDiagram, doc_id: str, xml_path: Path) -> dict:
         xml = to_bpmn_xml(diagram, name=f"{doc_id} page {diagram.page_no}")
         row["xml"] = xml
         row["xml_valid"] = xml_is_consistent(xml)
-        _write_text(xml_path, xml)
+        write_text_atomic(xml_path, xml)
     except Exception as e:  # one page's export must not lose the document's other diagrams
         row.update(xml=None, xml_valid=False, error=f"BPMN export failed: {e}")
     return row
@@ -272,11 +332,3 @@ def clear_stale_files(folder: Path, keep: set[Path]) -> None:
         for path in folder.glob("page-*.bpmn"):
             if path not in keep:
                 path.unlink(missing_ok=True)
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)

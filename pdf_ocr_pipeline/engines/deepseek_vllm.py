@@ -28,7 +28,11 @@ from .vllm_plugin import ENGINE_THREADS_ENV, NGRAM_SAMPLER_ENV, RESOLUTION_ENV
 from .vllm_transport import (Completion, EngineProcessesTransport, InProcessTransport, Request, Sampling,
                              ServerTransport, gpu_devices)
 
-PageKind = Literal["text", "diagram"]
+PageKind = Literal["text", "diagram", "figure"]
+#: The prompt for a ``PageImage.kind`` other than a whole page: a picture cropped from a text page is read as
+#: a diagram page is (every text element with its box: what labels and the page's words need); a figure to
+#: describe gets the figure prompt.
+PROMPT_FOR_IMAGE_KIND: dict[str, PageKind] = {"region": "diagram", "figure": "figure"}
 NgramImpl = Literal["sampler", "batched", "upstream", "none"]
 NGRAM_PROCESSORS = {  # where the no-repeat n-gram ban runs; any custom logits processor means vLLM's V1 runner
     "sampler": None,  # our Triton kernel in Model Runner V2's sampler (``ngram_sampler``, via our plugin)
@@ -63,6 +67,7 @@ class DeepSeekVllmOptions(BaseModel):
     resolution: Literal["base", "gundam"] = Field("base", description="base: 1024 view, 273 image tokens")
     text_prompt: str = "ocr_v1"
     diagram_prompt: str = "bpmn_v1"
+    figure_prompt: str = "figure_v1"
     max_tokens: Annotated[int, Field(ge=16, le=8192)] = 4096
     ngram_size: Annotated[int, Field(ge=2, le=256)] = 30
     window_size: Annotated[int, Field(ge=2, le=4096)] = 90
@@ -207,7 +212,8 @@ class DeepSeekVllmEngine:
         self.options = options or DeepSeekVllmOptions()
         o = self.options
         self.kind_of = kind_of or (lambda page: "text")
-        self.prompts = {"text": get_prompt(o.text_prompt), "diagram": get_prompt(o.diagram_prompt)}
+        self.prompts = {"text": get_prompt(o.text_prompt), "diagram": get_prompt(o.diagram_prompt),
+                        "figure": get_prompt(o.figure_prompt)}
         self.stats = RunStats()
         self._fallback_engine = None
         self._version: str | None = None
@@ -284,7 +290,7 @@ class DeepSeekVllmEngine:
                     exhausted = True
                     return
                 key, page = item
-                states[key] = _Page(page, self.kind_of(page))
+                states[key] = _Page(page, PROMPT_FOR_IMAGE_KIND.get(page.kind) or self.kind_of(page))
                 prepping.append((key, self._prep.submit(partial(prepare, page.png, o.resolution, self._encoding))))
 
         def request(key: int) -> Request:

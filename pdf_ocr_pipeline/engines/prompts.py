@@ -34,7 +34,13 @@ def free_ocr_prompt_v1() -> Prompt:
     return Prompt("free_ocr_v1", "Free OCR.")
 
 
-PROMPTS = {p.version: p for p in (ocr_prompt_v1(), bpmn_prompt_v1(), free_ocr_prompt_v1())}
+def figure_prompt_v1() -> Prompt:
+    """Pictures that are neither text nor diagrams (charts, tables, photos): the model's figure description, as
+    DeepSeek-OCR's own recipe asks for it (markdown: a chart's data as a table, a photo described)."""
+    return Prompt("figure_v1", "Parse the figure.")
+
+
+PROMPTS = {p.version: p for p in (ocr_prompt_v1(), bpmn_prompt_v1(), free_ocr_prompt_v1(), figure_prompt_v1())}
 
 
 def get_prompt(version_or_text: str) -> Prompt:

@@ -8,7 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from pdf_ocr_pipeline.assets import PIPELINE_ASSETS
+from pdf_ocr_pipeline.assets.metrics import STAGES
 from pdf_ocr_pipeline.checks import PIPELINE_CHECKS
+from pdf_ocr_pipeline.engines.router import REGION_MIN_DPI
 from pdf_ocr_pipeline.inbox import DocumentRegistry
 from pdf_ocr_pipeline.resources import OcrEngineResource, WarehouseResource
 from pdf_ocr_pipeline.schemas import TABLES
@@ -54,7 +56,7 @@ def test_scan_and_text_layer_through_every_stage(tmp_path: Path, inbox: Path):
     assert len(row["blocks"]) > 300 and row["blocks"][0]["confidence"] is not None
     metrics = pl.read_parquet(wh / "run_metrics" / f"{doc_id}.parquet")
     assert metrics["stage"].to_list() == ["raw_pdfs", "rendered_pages", "ocr_pages", "bpmn_elements",
-                                          "bpmn_models"]
+                                          "bpmn_models", "figures", "document_markdown"]
     ocr_metrics = metrics.filter(pl.col("stage") == "ocr_pages").row(0, named=True)
     assert ocr_metrics["pages"] == 1 and ocr_metrics["seconds"] > 0 and ocr_metrics["peak_rss_mb"] > 50
     assert ocr_metrics["engine"] == "tesseract"
@@ -99,7 +101,7 @@ def test_a_rerun_replaces_outputs_without_duplicates(tmp_path: Path, inbox: Path
     assert ocr.height == 1 and ocr["source"][0] == "ocr"
     # run_metrics describes the latest materialization of each stage
     metrics = pl.read_parquet(wh / "run_metrics" / f"{doc_id}.parquet")
-    assert metrics.height == 5 and metrics["run_id"].n_unique() == 1
+    assert metrics.height == len(STAGES) and metrics["run_id"].n_unique() == 1
 
 
 def test_failed_pages_are_rows_with_errors_and_the_check_warns(tmp_path: Path, inbox: Path):
@@ -141,7 +143,9 @@ def test_text_layer_pages_are_not_rendered_and_get_full_resolution_when_ocr_is_a
     dg.materialize([ocr_pages], partition_key=doc_id, instance=instance, resources={
         "warehouse": WarehouseResource(data_dir=str(tmp_path / "data"), inbox_dir=str(inbox)),
         "ocr_engine": FakeEngineResource(dpi=200, pages="ocr")})
-    assert [round(d) for e in BUILT for d in e.dpis] == [200]
+    # the first run read only the page's picture (A.1.0's logo), as a region at its resolution; this one the page
+    assert [round(d) for d in BUILT[0].dpis] == [REGION_MIN_DPI] and BUILT[0].seen == [(doc_id, 1)]
+    assert [round(d) for d in BUILT[-1].dpis] == [200]
 
 
 def test_a_preview_dpi_stores_previews_of_text_layer_pages(tmp_path: Path, inbox: Path):

@@ -30,6 +30,9 @@ BPMN = """<|ref|>Start<|/ref|><|det|>[[40, 410, 90, 440]]<|/det|>
 <|ref|>Yes<|/ref|><|det|>[[400, 300, 430, 320], [600, 500, 630, 520]]<|/det|>"""
 RUNAWAY = "<|ref|>table<|/ref|><|det|>[[100, 100, 900, 900]]<|/det|>\n<table>" + "<tr><td>0</td><td>0</td></tr>" * 300
 TRUNCATED = "<|ref|>text<|/ref|><|det|>[[100, 100, 900, 2"
+# "Parse the figure." on a chart: DeepSeek-OCR was trained to turn charts into HTML tables (its paper, 3.4.2).
+FIGURE = ("<table><tr><td></td><td>2023</td><td>2024</td></tr><tr><td>Договоры</td><td>120</td><td>145</td></tr>"
+          "</table><｜end▁of▁sentence｜>")
 
 
 

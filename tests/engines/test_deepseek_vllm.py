@@ -24,7 +24,7 @@ from pdf_ocr_pipeline.errors import EngineUnavailableError
 from pdf_ocr_pipeline.pdf.render import render_document
 
 from ..conftest import needs_tesseract
-from .fake_vllm import (BPMN, DOC, RUNAWAY, TRUNCATED, FakeCompletionOutput, FakeLLM, FakeRenderingLLM,
+from .fake_vllm import (BPMN, DOC, FIGURE, RUNAWAY, TRUNCATED, FakeCompletionOutput, FakeLLM, FakeRenderingLLM,
                         FakeRequestOutput,
                         build_fake_llm, build_fake_rendering_llm, build_llm_stuck_on_exit, fail_to_load,
                         gpu1_dies, gpu_of_this_process,
@@ -78,6 +78,25 @@ def test_diagram_pages_get_the_ocr_prompt_and_multi_box_refs(pages):
     assert [b.text for b in diagram.blocks] == ["Start", "Approve invoice", "Yes", "Yes"]
     yes = [b for b in diagram.blocks if b.text == "Yes"]
     assert yes[0].x0 < yes[1].x0 and yes[0].y0 < yes[1].y0
+
+
+def test_picture_regions_get_the_diagram_prompt_and_figures_the_figure_prompt(pages):
+    def answer(prompt, params):
+        if prompt.endswith("Parse the figure."):
+            return FIGURE, "stop"
+        return (BPMN if prompt.endswith("OCR this image.") else DOC), "stop"
+
+    engine, llm = in_process(answer)
+    kinds = ["page", "region", "figure"]
+    results = list(engine.ocr_pages([p.__class__(**{**p.__dict__, "kind": k}) for p, k in zip(pages, kinds)]))
+    engine.close()
+    assert [r.prompt_version for r in results] == ["ocr_v1", "bpmn_v1", "figure_v1"]
+    prompts = [added[1]["prompt"] for added in llm.added]
+    assert any(p.endswith("Parse the figure.") for p in prompts) and any(p.endswith("OCR this image.") for p in prompts)
+    figure = results[2]
+    assert figure.text.startswith("<table>") and "Договоры" in figure.text and "end" not in figure.text
+    assert figure.blocks == () and figure.error is None  # no grounding: a description, not words with boxes
+    assert [b.text for b in results[1].blocks] == ["Start", "Approve invoice", "Yes", "Yes"]
 
 
 def test_runaway_is_retried_with_a_stronger_filter_and_then_succeeds(pages):
