@@ -34,6 +34,7 @@ BLOCK_TYPE = pa.struct(
 REGION_FIELDS = [
     *[pa.field(f.name, f.type) for f in BOX_FIELDS],
     pa.field("content", pa.string()),
+    pa.field("ppi", pa.float32()),
 ]
 
 RAW_PDFS = pa.schema(
@@ -76,8 +77,8 @@ RENDERED_PAGES = pa.schema(
            "rendered unless PDF_OCR_PREVIEW_DPI is set: overlays render it from the PDF) and when rendering failed"),
         _f("image_sha256", pa.string(), "sha256 of the PNG bytes (the OCR cache key); null without png"),
         _f("picture_regions", pa.list_(pa.struct(REGION_FIELDS)), "pictures large enough to hold text and with no "
-           "text-layer words over them: box (points) and content id (MuPDF's digest of the pixels); under auto they "
-           "are OCR'd on pages read from their text layer"),
+           "text-layer words over them: box (points), content id (MuPDF's digest of the pixels) and resolution as "
+           "placed (pixels per inch); under auto they are OCR'd on pages read from their text layer"),
         _f("render_s", pa.float64(), "seconds to inspect, render and encode this page"),
         _f("error", pa.string(), "why the page could not be rendered; null when it was or needed no image"),
     ]

@@ -63,9 +63,22 @@ def text_page(doc: pymupdf.Document, heading: str, paragraphs: list[str], y: flo
     return page, y
 
 
-def pasted_diagram_pdf(path: Path, logo_pages: int = 0) -> Path:
+def no_text_png(width: int = 480, height: int = 300) -> bytes:
+    """A picture without a word in it: a colour gradient with soft shapes, as a photo's background."""
+    import numpy as np
+
+    y, x = np.mgrid[0:height, 0:width]
+    rgb = np.stack([120 + 100 * np.sin(x / 57.0), 110 + 90 * np.cos(y / 43.0), 140 + 80 * np.sin((x + y) / 91.0)],
+                   axis=2).clip(0, 255).astype("uint8")
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def pasted_diagram_pdf(path: Path, logo_pages: int = 0, no_text_picture: bool = False) -> Path:
     """Page 1: heading, body text, the diagram picture, caption, more text. Then ``logo_pages`` text pages with the
-    same logo in the header (a picture repeated on every page)."""
+    same logo in the header (a picture repeated on every page), and with ``no_text_picture`` a last text page with
+    a picture that holds no text."""
     doc = pymupdf.open()
     page, y = text_page(doc, "1 Порядок согласования", [BODY])
     picture = pymupdf.Rect(90, y + 10, 505, y + 10 + 240)
@@ -77,6 +90,9 @@ def pasted_diagram_pdf(path: Path, logo_pages: int = 0) -> Path:
     for n in range(logo_pages):
         page, _ = text_page(doc, f"{n + 2} Раздел", [BODY, AFTER], y=110)
         page.insert_image(pymupdf.Rect(72, 30, 232, 62), stream=logo)
+    if no_text_picture:
+        page, y = text_page(doc, "Приложение", [AFTER])
+        page.insert_image(pymupdf.Rect(120, y + 10, 420, y + 200), stream=no_text_png())
     doc.save(path)
     doc.close()
     return path

@@ -36,11 +36,12 @@ def render_dpi(policy: PagePolicy, dpi: float, preview_dpi: float, text_layer) -
     return min(dpi, preview_dpi) if preview_dpi else None
 
 
-#: Pictures are cropped for OCR at no less than this resolution: labels in a pasted diagram are often set at 2-6 pt
-#: on the page, too small for Tesseract at the page's 200 dpi. bench/pasted_diagrams.py (14 Russian diagrams pasted
-#: into text pages): diagram words in the page text 52% at 200 dpi, 70% at 300, 82% at 400; labels exact 45%, 60%,
-#: 62%; on labels of 4 pt and more 92%, 92%, 90% of the words. 300 takes most of the gain at half 400's pixels.
-REGION_MIN_DPI = 300.0
+#: Pictures are cropped for OCR at their own resolution as placed (a picture pasted at 150 ppi and shrunk to half
+#: its size holds 300 ppi of detail), no lower than the page's OCR dpi and no higher than this: labels in pasted
+#: diagrams are often 2-6 pt on the page, too small for Tesseract at 200 dpi, while upscaling a coarse picture
+#: only blurs it. bench/pasted_diagrams.py (14 Russian diagrams pasted into text pages; BENCHMARKS.md): diagram
+#: words in the page text 52% cropped at 200 dpi, 70% at 300, 82% at 400.
+REGION_MAX_DPI = 400.0
 #: Region results of one document kept in memory, so a picture repeated on many pages (a logo, a stamp) is read
 #: once even before its first result reaches the page cache, which keeps them across documents.
 REGIONS_REMEMBERED = 512
@@ -97,7 +98,7 @@ def ocr_document(
         are read when their turn to be yielded comes.
     """
     identity = engine.cache_identity()
-    region_dpi = max(ocr_dpi or 200.0, REGION_MIN_DPI)
+    page_dpi = ocr_dpi or 200.0
     plan: deque[_Slot] = deque()  # pages in page order, each produced when ready and its turn comes
     sent: deque[_Slot | str] = deque()  # what went to the engine, in order: a page's slot, or a region's key
     waiting: dict[str, list[list]] = {}  # region key -> the region entries of slots waiting for its result
@@ -107,8 +108,10 @@ def ocr_document(
     def region_images(slot: _Slot, regions: list[dict]) -> Iterator[PageImage]:
         nonlocal crops
         for r in regions:
-            region = PictureRegion(**{k: r[k] for k in ("x0", "y0", "x1", "y1", "content")})
-            key = region_key(region, region_dpi, max_pixels, identity)
+            region = PictureRegion(**{k: r.get(k) or 0.0 for k in ("x0", "y0", "x1", "y1", "ppi")},
+                                   content=r["content"])
+            dpi = region_dpi(region, page_dpi)
+            key = region_key(region, dpi, max_pixels, identity)
             entry = [region, key, None, None]
             slot.regions.append(entry)
             if key in known:
@@ -120,7 +123,7 @@ def ocr_document(
             else:
                 try:
                     crops = crops or PdfPages(pdf_path)
-                    crop = render_region(crops.page(slot.page_no), region, region_dpi, max_pixels)
+                    crop = render_region(crops.page(slot.page_no), region, dpi, max_pixels)
                 except Exception as e:  # noqa: BLE001 - a picture MuPDF cannot draw: the page keeps its text
                     entry[3] = f"picture could not be drawn: {e}"
                     continue
@@ -185,6 +188,12 @@ def ocr_document(
     finally:
         if crops is not None:
             crops.close()
+
+
+def region_dpi(region: PictureRegion, page_dpi: float) -> float:
+    """The resolution a picture region is OCR'd at: its own (``region.ppi``) within [``page_dpi``,
+    ``REGION_MAX_DPI``]."""
+    return min(max(region.ppi, page_dpi), max(REGION_MAX_DPI, page_dpi))
 
 
 def region_key(region: PictureRegion, dpi: float, max_pixels: int, identity: str) -> str:

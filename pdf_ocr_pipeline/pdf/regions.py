@@ -8,6 +8,7 @@ OCR'd as regions of their own (``engines.router``) and their words join the page
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,6 +49,8 @@ class PictureRegion:
     x1: float
     y1: float
     content: str
+    #: the pictures' own resolution as placed: their pixels per inch of the page (the finest when joined)
+    ppi: float = 0.0
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -62,7 +65,8 @@ class PictureRegion:
         return self.y1 - self.y0
 
     def as_row(self) -> dict:
-        return {"x0": self.x0, "y0": self.y0, "x1": self.x1, "y1": self.y1, "content": self.content}
+        return {"x0": self.x0, "y0": self.y0, "x1": self.x1, "y1": self.y1, "content": self.content,
+                "ppi": self.ppi}
 
 
 def picture_regions(page: pymupdf.Page, word_boxes: Sequence[tuple[float, float, float, float]] | None = None
@@ -81,21 +85,25 @@ def picture_regions(page: pymupdf.Page, word_boxes: Sequence[tuple[float, float,
         return []
     page_rect = page.rect
     page_area = abs(page_rect) or 1.0
-    pictures: list[tuple[pymupdf.Rect, str]] = []
+    pictures: list[tuple[pymupdf.Rect, str, float]] = []
     for info in infos:
-        rect = (pymupdf.Rect(info["bbox"]) * page.rotation_matrix) & page_rect
+        placed = pymupdf.Rect(info["bbox"]) * page.rotation_matrix
+        rect = placed & page_rect
         if rect.is_empty:
             continue
         digest = info.get("digest")
-        pictures.append((rect, digest.hex() if isinstance(digest, (bytes, bytearray)) else str(info.get("xref"))))
+        content = digest.hex() if isinstance(digest, (bytes, bytearray)) else str(info.get("xref"))
+        # pixels per inch as placed, from areas (the same whichever way the picture or the page is turned)
+        ppi = 72.0 * math.sqrt(info.get("width", 0) * info.get("height", 0) / max(abs(placed), 1e-6))
+        pictures.append((rect, content, ppi))
     joined = _join_touching(pictures)
     candidates = []
-    for rect, contents in joined:
+    for rect, contents, ppi in joined:
         if min(rect.width, rect.height) < MIN_REGION_SIDE_PT or abs(rect) < MIN_REGION_AREA_PT2:
             continue
         if abs(rect) / page_area >= PAGE_PICTURE_COVERAGE:
             continue
-        candidates.append((rect, contents))
+        candidates.append((rect, contents, ppi))
     if not candidates:
         return []
     if word_boxes is None:
@@ -103,36 +111,38 @@ def picture_regions(page: pymupdf.Page, word_boxes: Sequence[tuple[float, float,
 
         word_boxes = [(w.x0, w.y0, w.x1, w.y1) for w in page_words(page)]
     out = []
-    for rect, contents in candidates:
+    for rect, contents, ppi in candidates:
         over = sum(1 for x0, y0, x1, y1 in word_boxes
                    if rect.x0 <= (x0 + x1) / 2 <= rect.x1 and rect.y0 <= (y0 + y1) / 2 <= rect.y1)
         if over >= MIN_LAYER_WORDS_OVER_REGION:
             continue
         content = contents[0] if len(contents) == 1 else hashlib.sha256("+".join(contents).encode()).hexdigest()[:32]
-        out.append(PictureRegion(rect.x0, rect.y0, rect.x1, rect.y1, content))
+        out.append(PictureRegion(rect.x0, rect.y0, rect.x1, rect.y1, content, round(ppi, 1)))
     out.sort(key=lambda r: -(r.width * r.height))
     return out[:MAX_REGIONS_PER_PAGE]
 
 
-def _join_touching(pictures: list[tuple[pymupdf.Rect, str]]) -> list[tuple[pymupdf.Rect, list[str]]]:
-    """Pictures whose boxes (grown by ``REGION_JOIN_GAP_PT``) overlap, joined into one box, contents in page order."""
-    groups: list[tuple[pymupdf.Rect, list[str]]] = []
-    for rect, content in pictures:
+def _join_touching(pictures: list[tuple[pymupdf.Rect, str, float]]) -> list[tuple[pymupdf.Rect, list[str], float]]:
+    """Pictures whose boxes (grown by ``REGION_JOIN_GAP_PT``) overlap, joined into one box, contents in page order,
+    the finest resolution kept."""
+    groups: list[tuple[pymupdf.Rect, list[str], float]] = []
+    for rect, content, ppi in pictures:
         rect = pymupdf.Rect(rect)
         contents = [content]
         merged = True
         while merged:  # a joined box may now reach groups it did not before
             merged = False
-            for i, (other, other_contents) in enumerate(groups):
+            for i, (other, other_contents, other_ppi) in enumerate(groups):
                 grown = pymupdf.Rect(other.x0 - REGION_JOIN_GAP_PT, other.y0 - REGION_JOIN_GAP_PT,
                                      other.x1 + REGION_JOIN_GAP_PT, other.y1 + REGION_JOIN_GAP_PT)
                 if grown.intersects(rect):
                     rect |= other
                     contents = other_contents + [c for c in contents if c not in other_contents]
+                    ppi = max(ppi, other_ppi)
                     del groups[i]
                     merged = True
                     break
-        groups.append((rect, contents))
+        groups.append((rect, contents, ppi))
     return groups
 
 
