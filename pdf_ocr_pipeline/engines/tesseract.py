@@ -118,6 +118,8 @@ class TesseractEngine:
             with Image.open(io.BytesIO(page.png)) as img:
                 img.load()
             text, blocks = self._read(api, img, page.dpi, 0)
+            if page.kind == "region":  # a picture: diagrams name their pools and lanes in vertical text
+                text, blocks = self._with_vertical_words(api, img, page.dpi, text, blocks)
             confidence = _mean_confidence(blocks)
             if self.options.auto_rotate and confidence < LOW_CONFIDENCE:
                 angle = self._orientation(img)
@@ -159,6 +161,37 @@ class TesseractEngine:
             x0, y0, x1, y1 = unturn_box((b.x0, b.y0, b.x1, b.y1), angle, w, h)
             words.append(Block(b.label, b.text, x0 * s, y0 * s, x1 * s, y1 * s, b.confidence))
         return text, tuple(words)
+
+    def _with_vertical_words(self, api, img, dpi: float, text: str, blocks: tuple[Block, ...]
+                             ) -> tuple[str, tuple[Block, ...]]:
+        """``text`` and ``blocks`` with the words the picture holds in vertical text (read bottom to top, as pool
+        and lane names are): the picture is read again turned; its confident words standing upright in the
+        picture replace what the upright reading made of them (single tall marks), their lines after ``text``."""
+        # sparse text: a pool's name stands alone in a narrow strip ruled on both sides, where the page layout
+        # analysis (psm 3) finds no text block at all
+        api.SetPageSegMode(self._tesserocr.PSM.SPARSE_TEXT)
+        try:
+            _, turned = self._read(api, img.rotate(270, expand=True), dpi, 270)
+        finally:
+            api.SetPageSegMode(self.options.psm)
+        vertical = [b for b in turned if (b.confidence or 0) >= VERTICAL_MIN_CONFIDENCE
+                    and b.y1 - b.y0 > b.x1 - b.x0 and sum(ch.isalpha() for ch in b.text) >= VERTICAL_MIN_LETTERS]
+        if not vertical:
+            return text, blocks
+        boxes = [(b.x0, b.y0, b.x1, b.y1) for b in vertical]
+        kept = tuple(b for b in blocks if b.x1 - b.x0 >= b.y1 - b.y0
+                     or not any(_overlaps((b.x0, b.y0, b.x1, b.y1), v) for v in boxes))
+        columns: list[list[Block]] = []  # a vertical line: words in one column, each just above the last
+        for b in sorted(vertical, key=lambda b: (round(b.x0), -b.y1)):
+            last = columns[-1][-1] if columns else None
+            width = b.x1 - b.x0
+            if last and abs((last.x0 + last.x1) / 2 - (b.x0 + b.x1) / 2) < width / 2 and \
+                    -width < last.y0 - b.y1 < 1.5 * width:
+                columns[-1].append(b)
+            else:
+                columns.append([b])
+        lines = "\n".join(" ".join(w.text for w in column) for column in columns)
+        return (f"{text}\n{lines}" if text else lines), kept + tuple(vertical)
 
     def _orientation(self, img) -> int:
         """How far the page's text is turned (0, 90, 180, 270: turn the image that far counter-clockwise to
@@ -229,6 +262,18 @@ def collapse_leaders(line: str) -> str:
 LOW_CONFIDENCE = 0.7
 #: Tesseract's OSD confidence needed before a page is read turned (its scale: about 2 is a guess, 10+ is sure).
 MIN_ORIENTATION_CONFIDENCE = 2.0
+
+
+#: A word read from a picture turned on its side joins the picture's words only this sure: turned, the picture's
+#: upright text and its drawing read as words too, mostly under 0.6 (bench/pasted_diagrams.py).
+VERTICAL_MIN_CONFIDENCE = 0.75
+#: ... and has this many letters: the upright labels of a diagram, turned, read as confident two-letter Latin
+#: words ("Bo", "Eo"); vertical labels are names ("Пул", "Дорожка 1").
+VERTICAL_MIN_LETTERS = 3
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _mean_confidence(blocks: tuple[Block, ...]) -> float:
