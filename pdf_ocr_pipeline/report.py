@@ -124,6 +124,10 @@ def build_report(data_dir: str | os.PathLike, *, links_relative_to: str | os.Pat
         out.append(f'<h2 id="{_e(_anchor(doc))}">{_e(doc)}</h2>')
         if s["file_name"]:
             out.append(f"<p class=\"muted\">File <code>{_e(s['file_name'])}</code></p>")
+        markdown = data_dir / "warehouse" / "markdown" / f"{doc}.md"
+        if markdown.is_file():  # the document as text for people and language models (document_markdown)
+            href = quote(Path(os.path.relpath(markdown.resolve(), base.resolve())).as_posix())
+            out.append(f'<p>Markdown: <a href="{_e(href)}">{_e(markdown.name)}</a></p>')
         if s["error"]:
             out.append(f'<p class="err">Document error: {_e(s["error"])}</p>')
         out.append(_stage_table(doc, metrics))

@@ -81,6 +81,10 @@ def test_diagram_pages_link_their_bpmn_files_relative_to_the_report(outputs, tmp
     assert target == (outputs / "warehouse" / "bpmn" / "A.1.0" / "page-1.bpmn").resolve() and target.is_file()
     text = " ".join(doc.text)
     assert "task: 3" in text and "BPMN XML valid" in text and "Diagram pages: 1" in text
+    # every document links its Markdown (document_markdown), relative to the report too
+    markdown = [href for href in doc.links if href and href.endswith(".md")]
+    assert len(markdown) == len(list((outputs / "warehouse" / "markdown").glob("*.md"))) >= 1
+    assert all((out.parent / href).resolve().is_file() for href in markdown)
 
 
 def test_user_data_is_escaped(outputs, tmp_path):
