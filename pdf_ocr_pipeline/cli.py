@@ -146,19 +146,22 @@ def _summarize(settings: Settings, doc_id: str, path: Path, seconds: float) -> D
         summary.pictures = int(pages["regions_ocr"].fill_null(0).sum())
     if store.exists("rendered_pages", doc_id) and not summary.error:
         summary.layers_replaced = replaced_layers(store.read("rendered_pages", doc_id,
-                                                             columns=["text_chars", "text_layer_usable"]))
+                                                             columns=["text_chars", "text_layer_verdict"]))
     if store.exists("bpmn_models", doc_id):
         summary.diagrams = store.read("bpmn_models", doc_id, columns=["page_no"]).height
     return summary
 
 
 def replaced_layers(rendered) -> int:
-    """Pages whose text layer holds text that was judged poor (``pdf.layer_judge``), so OCR read them instead."""
+    """Pages whose text layer was judged poor (``pdf.inspect.layer_replaced``: garbage, or implausible words), so
+    OCR read them instead, from ``rendered_pages``' ``text_layer_verdict``."""
     import polars as pl
 
-    return rendered.filter((pl.col("text_chars").fill_null(0) > 0) & ~pl.col("text_layer_usable").fill_null(False)
-                           & (pl.col("text_layer_verdict").fill_null("").str.starts_with("implausible")
-                              if "text_layer_verdict" in rendered.columns else pl.lit(False))).height
+    from .pdf.inspect import MIN_TEXT_CHARS, VERDICT_GARBAGE
+
+    verdict = pl.col("text_layer_verdict").fill_null("")
+    return rendered.filter((pl.col("text_chars").fill_null(0) >= MIN_TEXT_CHARS)
+                           & ((verdict == VERDICT_GARBAGE) | verdict.str.contains(" implausible "))).height
 
 
 def _progress(stream, done: int, total: int, label: str) -> None:

@@ -73,6 +73,13 @@ RENDERED_PAGES = pa.schema(
         _f("text_chars", pa.int32(), "non-space characters in the page's text layer"),
         _f("image_coverage", pa.float32(), "share of the page area covered by raster images, 0..1"),
         _f("text_layer_usable", pa.bool_(), "the text layer can replace OCR for this page"),
+        _f("text_layer_kind", pa.string(), "none | born_digital | invisible_ocr (an earlier OCR's invisible text "
+           "over a page picture)"),
+        _f("text_layer_score", pa.float32(), "how plausible the layer's words are for the document's languages, "
+           "0..1 (dictionary hits less broken words); null when too few words to score"),
+        _f("text_layer_verdict", pa.string(), "kept, or why OCR reads the page instead: too little text, garbage "
+           "characters, pictures without text over them, or e.g. invisible OCR layer implausible for rus+eng "
+           "(score 0.08)"),
         _f("png", pa.binary(), "the rendered page, PNG, RGB; null for a page read from its text layer (not "
            "rendered unless PDF_OCR_PREVIEW_DPI is set: overlays render it from the PDF) and when rendering failed"),
         _f("image_sha256", pa.string(), "sha256 of the PNG bytes (the OCR cache key); null without png"),

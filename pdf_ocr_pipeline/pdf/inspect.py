@@ -13,6 +13,7 @@ import pymupdf
 
 from ..errors import EncryptedPdfError, InputPdfError, PipelineError
 from ..inbox import file_sha256
+from .layer_judge import KIND_BORN_DIGITAL, KIND_NONE, KIND_TRACE_COVERAGE, judge, layer_kind
 from .text import text_page
 
 # A page's text layer replaces OCR when it has at least this many characters ...
@@ -23,6 +24,14 @@ MAX_GARBAGE_SHARE = 0.10
 # caption, or an embedded diagram image: the words are in the pixels, not in the text layer).
 IMAGE_DOMINANT_COVERAGE = 0.5
 MIN_CHARS_OVER_IMAGES = 100
+# ... and its words are plausible for the document's languages (``layer_judge.judge``: an invisible OCR layer read
+# in the wrong alphabet, a broken font encoding).
+
+#: ``TextLayerInfo.verdict``: the layer is used, or the first rule it fails (the judge's own reason comes last).
+VERDICT_KEPT = "kept"
+VERDICT_TOO_LITTLE_TEXT = "too little text"
+VERDICT_GARBAGE = "garbage characters"
+VERDICT_PICTURES = "pictures without text over them"
 
 
 # MuPDF prints repairs and broken objects on stderr by default; we collect them into raw_pdfs.notes instead.
@@ -97,18 +106,46 @@ class PdfInfo:
 
 @dataclass(frozen=True)
 class TextLayerInfo:
+    """What a page's text layer holds and whether it can stand in for OCR (``usable``, ``verdict``).
+
+    ``kind``: "none", "born_digital" or "invisible_ocr" (``layer_judge.layer_kind``); ``score``: how plausible its
+    words are for the document's languages (``layer_judge.plausibility``; None when not scored: too little text
+    or too few words); ``words_scored``: the words the score counts; ``plausible``: False when the words failed
+    ``layer_judge.judge``, whose reason is in ``judgement``.
+    """
     chars: int
     garbage_share: float
     image_coverage: float
     chars_over_images: int
+    kind: str = KIND_NONE
+    score: float | None = None
+    words_scored: int = 0
+    plausible: bool = True
+    judgement: str = ""
+
+    @property
+    def verdict(self) -> str:
+        """``VERDICT_KEPT``, or why the layer is not usable: ``VERDICT_TOO_LITTLE_TEXT``, ``VERDICT_GARBAGE``,
+        ``VERDICT_PICTURES``, or the judge's reason ("invisible OCR layer implausible for rus+eng (score 0.08)")."""
+        if self.chars < MIN_TEXT_CHARS:
+            return VERDICT_TOO_LITTLE_TEXT
+        if self.garbage_share > MAX_GARBAGE_SHARE:
+            return VERDICT_GARBAGE
+        if self.image_coverage >= IMAGE_DOMINANT_COVERAGE and self.chars_over_images < MIN_CHARS_OVER_IMAGES:
+            return VERDICT_PICTURES
+        if not self.plausible:
+            return self.judgement
+        return VERDICT_KEPT
 
     @property
     def usable(self) -> bool:
-        if self.chars < MIN_TEXT_CHARS or self.garbage_share > MAX_GARBAGE_SHARE:
-            return False
-        if self.image_coverage >= IMAGE_DOMINANT_COVERAGE and self.chars_over_images < MIN_CHARS_OVER_IMAGES:
-            return False
-        return True
+        return self.verdict == VERDICT_KEPT
+
+
+def layer_replaced(info: TextLayerInfo) -> bool:
+    """Whether the page has a text layer that was judged poor (garbage characters, or words implausible for the
+    document's languages: an earlier OCR in the wrong alphabet), so OCR reads the page instead."""
+    return info.chars >= MIN_TEXT_CHARS and (info.verdict == VERDICT_GARBAGE or not info.plausible)
 
 
 def open_pdf(path: str | os.PathLike) -> pymupdf.Document:
@@ -181,8 +218,16 @@ def metadata_json(info: PdfInfo) -> str:
     return json.dumps(info.metadata, ensure_ascii=False, sort_keys=True)
 
 
-def text_layer_info(page: pymupdf.Page) -> TextLayerInfo:
-    """How much usable text a page's text layer holds, and how much of the page is raster images."""
+def text_layer_info(page: pymupdf.Page, languages: str = "rus+eng") -> TextLayerInfo:
+    """How much usable text a page's text layer holds, how much of the page is raster images, what made the
+    layer and how plausible its words are.
+
+    Args:
+        page: the page.
+        languages: the document's languages, Tesseract codes joined by '+' (the words are judged against them).
+    Returns:
+        The counts and the verdict; ``usable`` says whether the layer can stand in for OCR.
+    """
     area = abs(page.rect) or 1.0
     image_rects = []
     for info in page.get_image_info():
@@ -192,7 +237,9 @@ def text_layer_info(page: pymupdf.Page) -> TextLayerInfo:
     coverage = min(1.0, sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in image_rects) / area)
     textpage = text_page(page)  # one extraction for the words and the text
     chars = garbage = over_images = 0
+    words = []
     for x0, y0, x1, y1, word, *_ in page.get_text("words", textpage=textpage):
+        words.append(word)
         n = sum(1 for ch in word if not ch.isspace())
         chars += n
         if not word.isalnum():  # letters and digits are never garbage: skip the per-character look
@@ -210,7 +257,20 @@ def text_layer_info(page: pymupdf.Page) -> TextLayerInfo:
         if letters_latin1 / len(letters) > 0.3:
             garbage = max(garbage, letters_latin1)
     share = garbage / chars if chars else 0.0
-    return TextLayerInfo(chars=chars, garbage_share=share, image_coverage=coverage, chars_over_images=over_images)
+    if not chars:
+        kind = KIND_NONE
+    elif coverage >= KIND_TRACE_COVERAGE:  # tracing costs a third of this function: only where a scan may lie
+        kind = layer_kind(page)
+        if kind == KIND_NONE:  # words the trace did not see: count them as drawn
+            kind = KIND_BORN_DIGITAL
+    else:
+        kind = KIND_BORN_DIGITAL
+    score, scored, plausible, judgement = None, 0, True, ""
+    if chars >= MIN_TEXT_CHARS:
+        verdict = judge(kind, words, languages)
+        score, scored, plausible, judgement = verdict.score, verdict.words_scored, verdict.trusted, verdict.reason
+    return TextLayerInfo(chars=chars, garbage_share=share, image_coverage=coverage, chars_over_images=over_images,
+                         kind=kind, score=score, words_scored=scored, plausible=plausible, judgement=judgement)
 
 
 def _is_garbage(ch: str) -> bool:

@@ -50,19 +50,21 @@ def effective_dpi(width_pt: float, height_pt: float, dpi: float, max_pixels: int
 
 
 def render_page(page: pymupdf.Page, dpi: float, max_pixels: int,
-                choose_dpi: Callable[[TextLayerInfo], float | None] | None = None) -> RenderedPage:
+                choose_dpi: Callable[[TextLayerInfo], float | None] | None = None,
+                languages: str = "rus+eng") -> RenderedPage:
     """Render one page (as displayed: /Rotate applied) to an RGB PNG. Errors become ``RenderedPage.error``.
 
     ``choose_dpi`` may pick the resolution from what the text layer holds, or ``None`` to leave the page
     unrendered (a page read from its text layer needs no image: ``png``, ``dpi`` and the pixel sizes are then
-    ``None``, and ``error`` too); otherwise ``dpi`` is used.
+    ``None``, and ``error`` too); otherwise ``dpi`` is used. ``languages``: the document's (Tesseract codes), that
+    its text layer is judged against (``inspect.text_layer_info``).
     """
     from .regions import picture_regions
 
     started = time.perf_counter()
     rect = page.rect
     try:
-        info = text_layer_info(page)
+        info = text_layer_info(page, languages)
         regions = tuple(picture_regions(page)) if info.image_coverage else ()
         if choose_dpi is not None:
             dpi = choose_dpi(info)
@@ -93,7 +95,7 @@ def render_page(page: pymupdf.Page, dpi: float, max_pixels: int,
 def render_document(path: str | os.PathLike, dpi: float = 200, max_pixels: int = 40_000_000,
                     pages: Iterable[int] | None = None,
                     choose_dpi: Callable[[TextLayerInfo], float | None] | None = None,
-                    workers: int = 1) -> Iterator[RenderedPage]:
+                    workers: int = 1, languages: str = "rus+eng") -> Iterator[RenderedPage]:
     """Render a document's pages one by one.
 
     Args:
@@ -104,12 +106,13 @@ def render_document(path: str | os.PathLike, dpi: float = 200, max_pixels: int =
         choose_dpi: picks each page's resolution from its text layer, or ``None``: not rendered (``render_page``);
             picklable (a module-level function or a ``functools.partial`` of one) when ``workers`` > 1.
         workers: processes the pages are spread over (``pool.map_pages``).
+        languages: the document's languages, its text layer judged against them (``inspect.text_layer_info``).
     Yields:
         One ``RenderedPage`` per page, in order.
     Raises:
         InputPdfError, EncryptedPdfError: the file cannot be opened.
     """
-    args = (dpi, max_pixels, choose_dpi)
+    args = (dpi, max_pixels, choose_dpi, languages)
     items = ((lambda count: ((no, args) for no in range(1, count + 1))) if pages is None
              else ((no, args) for no in pages))
     yield from map_pages(_render, path, items, workers)
