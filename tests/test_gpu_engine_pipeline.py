@@ -46,8 +46,12 @@ def test_pdf_ocr_run_with_the_gpu_engine(tmp_path: Path, inbox: Path, fake_vllm,
     code = main(["run", str(inbox), "--engine", "deepseek-vllm", "--data-dir", str(tmp_path), "--dpi", "100"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert len(FakeVllm.requests) == 1  # the scan; A.1.0 reads its text layer
-    request = FakeVllm.requests[0]
+    # the scan; A.1.0 reads its text layer, and its one picture (a logo) is read as a region (grounded OCR) and
+    # described as a figure (the figure prompt)
+    prompts = sorted(r["messages"][0]["content"][1]["text"] for r in FakeVllm.requests)
+    assert prompts == ["<|grounding|>Convert the document to markdown.", "<|grounding|>OCR this image.",
+                       "Parse the figure."]
+    [request] = [r for r in FakeVllm.requests if r["messages"][0]["content"][1]["text"].endswith("markdown.")]
     assert request["temperature"] == 0.0 and request["skip_special_tokens"] is False
     image = request["messages"][0]["content"][0]["image_url"]["url"]
     assert image.startswith("data:image/png;base64,")
@@ -61,6 +65,9 @@ def test_pdf_ocr_run_with_the_gpu_engine(tmp_path: Path, inbox: Path, fake_vllm,
     metrics = pl.read_parquet(tmp_path / "warehouse" / "run_metrics" / "scan.parquet")
     row = metrics.filter(pl.col("stage") == "ocr_pages").row(0, named=True)
     assert row["engine"] == "deepseek-vllm" and row["tokens_out"] == 41 and row["tokens_per_s"] > 0
+    figure = pl.read_parquet(tmp_path / "warehouse" / "figures" / "A.1.0.parquet").row(0, named=True)
+    assert figure["engine"] == "deepseek-vllm" and figure["prompt_version"] == "figure_v1"
+    assert figure["text"].startswith("# The LinnSequencer")  # what the stand-in answers every prompt
 
 
 def test_no_server_fails_fast_with_a_hint(tmp_path: Path, inbox: Path, monkeypatch, capsys):
