@@ -38,8 +38,9 @@ def wait_for_run(client, partition: str, timeout: float = 180) -> str:
 def test_asset_graph_sensor_and_schedule_in_the_webserver(dagster_dev_ui):
     client, _, _ = dagster_dev_ui
     nodes = gql(client, "{ assetNodes { assetKey { path } partitionDefinition { name } } }")["assetNodes"]
-    assert sorted(n["assetKey"]["path"][-1] for n in nodes) == ["bpmn_elements", "bpmn_models", "ocr_pages",
-                                                                  "raw_pdfs", "rendered_pages", "run_metrics"]
+    assert sorted(n["assetKey"]["path"][-1] for n in nodes) == ["bpmn_elements", "bpmn_models", "document_markdown",
+                                                                  "figures", "ocr_pages", "raw_pdfs",
+                                                                  "rendered_pages", "run_metrics"]
     assert {n["partitionDefinition"]["name"] for n in nodes} == {"documents"}
     repo = gql(client, """{ repositoriesOrError { ... on RepositoryConnection { nodes {
                  sensors { name sensorState { status } } schedules { name cronSchedule } } } } }""")
