@@ -158,6 +158,7 @@ def document_figures(doc_id: str, pdf_path, pages: Iterable[dict], repeated: set
     """
     from .pdf.inspect import PdfPages
 
+    looks: dict[tuple, PictureLook] = {}
     with PdfPages(pdf_path) as doc:
         for page in pages:
             no = page["page_no"]
@@ -167,8 +168,11 @@ def document_figures(doc_id: str, pdf_path, pages: Iterable[dict], repeated: set
                 inside = words_inside(page.get("blocks") or (), box)
                 read = reads.get((region["content"], round(region["x0"]), round(region["y0"])))
                 error = read["error"] if read else None
+                key = (region["content"], round(box[2] - box[0]), round(box[3] - box[1]))
                 try:
-                    look = look_at(picture_pixels(doc.page(no), box))
+                    if key not in looks:  # the same picture again (a logo): looked at once
+                        looks[key] = look_at(picture_pixels(doc.page(no), box))
+                    look = looks[key]
                 except Exception as e:  # noqa: BLE001 - a broken picture: recorded, the others go on
                     look, error = None, error or f"picture could not be drawn: {e}"
                 if read:

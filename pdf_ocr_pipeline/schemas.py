@@ -30,7 +30,7 @@ BLOCK_TYPE = pa.struct(
     ]
 )
 
-#: A picture on a page, in points of the displayed page, with the id of its pixels (``pdf.regions``).
+#: A picture on a page, in points of the displayed page, with the id of its content (``pdf.regions``).
 REGION_FIELDS = [
     *[pa.field(f.name, f.type) for f in BOX_FIELDS],
     pa.field("content", pa.string()),
@@ -84,7 +84,7 @@ RENDERED_PAGES = pa.schema(
            "rendered unless PDF_OCR_PREVIEW_DPI is set: overlays render it from the PDF) and when rendering failed"),
         _f("image_sha256", pa.string(), "sha256 of the PNG bytes (the OCR cache key); null without png"),
         _f("picture_regions", pa.list_(pa.struct(REGION_FIELDS)), "pictures large enough to hold text and with no "
-           "text-layer words over them: box (points), content id (MuPDF's digest of the pixels) and resolution as "
+           "text-layer words over them: box (points), content id (a hash of the picture as stored, the same wherever it is placed) and resolution as "
            "placed (pixels per inch); under auto they are OCR'd on pages read from their text layer"),
         _f("render_s", pa.float64(), "seconds to inspect, render and encode this page"),
         _f("error", pa.string(), "why the page could not be rendered; null when it was or needed no image"),
@@ -201,8 +201,8 @@ FIGURES = pa.schema(
         _f("words", pa.int32(), "OCR or text-layer words inside the picture"),
         _f("engine", pa.string(), "engine that read its text: tesseract, deepseek-vllm, text_layer"),
         _f("prompt_version", pa.string(), "the GPU engine's prompt for the text (figure_v1); null otherwise"),
-        _f("content", pa.string(), "id of the picture's pixels (MuPDF's digest): equal for the same picture "
-           "wherever it is placed"),
+        _f("content", pa.string(), "id of the picture (a hash of it as stored): equal for the same picture wherever "
+           "it is placed, in any document"),
         _f("bpmn_page", pa.bool_(), "a BPMN diagram of this page lies on the picture (see bpmn_models)"),
         _f("error", pa.string(), "why the picture could not be read or looked at; null when it was"),
     ]

@@ -182,8 +182,12 @@ def page_check(page: pymupdf.Page, row: dict) -> bool | Callable[[], bool | None
     finds nothing there.
     """
     if _searches_pictures(page, row):  # a text page with pictures pasted in: each picture looked at alone
-        grays = [_grey_region(page, r, GLANCE_DPI) for r in row["picture_regions"]]
-        return partial(_any_encloses_outlines, grays)
+        regions = row["picture_regions"]
+        known = [_OUTLINE_VERDICTS.get(_picture_key(r)) for r in regions]
+        if any(known):
+            return True
+        todo = [(_picture_key(r), _grey_region(page, r, GLANCE_DPI)) for r, v in zip(regions, known) if v is None]
+        return partial(_any_encloses_outlines, todo) if todo else False
     # a diagram needs graphics: a raster image (scan, picture) or enough vector drawings; the drawings are
     # read once, and only where pictures do not already answer that
     has_pictures = bool(page.get_images(full=False))
@@ -229,7 +233,7 @@ def picture_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | None:
     words = _words(row)
     for region in row["picture_regions"]:
         x0, y0, x1, y1 = (region[k] for k in ("x0", "y0", "x1", "y1"))
-        if not _encloses_outlines(_grey_region(page, region, GLANCE_DPI)):
+        if not _region_encloses_outlines(page, region):
             continue
         inside = [Block(w.label, w.text, w.x0 - x0, w.y0 - y0, w.x1 - x0, w.y1 - y0, w.confidence)
                   for w in words if x0 <= (w.x0 + w.x1) / 2 <= x1 and y0 <= (w.y0 + w.y1) / 2 <= y1]
@@ -259,8 +263,35 @@ def _grey_region(page: pymupdf.Page, region: dict, dpi: float) -> np.ndarray:
     return grey_pixels(page.get_pixmap(dpi=dpi, clip=clip, colorspace=pymupdf.csGRAY, alpha=False))
 
 
-def _any_encloses_outlines(grays: list[np.ndarray]) -> bool:
-    return any(_encloses_outlines(g) for g in grays)
+#: What the coarse look said of pictures already seen, by content and size (``_picture_key``): a logo on every
+#: page, or the same picture in another document, is looked at once. Bounded: cleared when full.
+_OUTLINE_VERDICTS: dict[tuple, bool] = {}
+PICTURE_VERDICTS_KEPT = 4096
+
+
+def _picture_key(region: dict) -> tuple:
+    return (region["content"], round(region["x1"] - region["x0"]), round(region["y1"] - region["y0"]))
+
+
+def _remember_verdict(key: tuple, verdict: bool) -> bool:
+    if len(_OUTLINE_VERDICTS) >= PICTURE_VERDICTS_KEPT:
+        _OUTLINE_VERDICTS.clear()
+    _OUTLINE_VERDICTS[key] = verdict
+    return verdict
+
+
+def _region_encloses_outlines(page: pymupdf.Page, region: dict) -> bool:
+    key = _picture_key(region)
+    verdict = _OUTLINE_VERDICTS.get(key)
+    if verdict is None:
+        verdict = _remember_verdict(key, _encloses_outlines(_grey_region(page, region, GLANCE_DPI)))
+    return verdict
+
+
+def _any_encloses_outlines(looks: list[tuple[tuple, np.ndarray]]) -> bool:
+    """Whether any of the pictures' coarse looks encloses outlines; each verdict is remembered (thread-safe: one
+    dict assignment each)."""
+    return any([_remember_verdict(key, _encloses_outlines(grey)) for key, grey in looks])
 
 
 def _words(row: dict) -> list[Block]:

@@ -40,8 +40,8 @@ MAX_REGIONS_PER_PAGE = 24
 class PictureRegion:
     """A picture (or pictures touching each other) on the displayed page, in PDF points, origin top left.
 
-    ``content`` identifies the pictures' pixels (MuPDF's digest of each decoded image), the same wherever the
-    same picture is placed: a logo repeated on every page has one ``content``.
+    ``content`` identifies the pictures (a hash of each one's stored stream, ``_contents``), the same wherever the
+    same picture is placed: a logo repeated on every page, or in another document, has one ``content``.
     """
 
     x0: float
@@ -80,19 +80,21 @@ def picture_regions(page: pymupdf.Page, word_boxes: Sequence[tuple[float, float,
     displayed frame (``pdf.text.page_words``); read from the page when None.
     """
     try:
-        infos = page.get_image_info(hashes=True)
+        infos = page.get_image_info()
     except Exception:  # noqa: BLE001 - a broken image dictionary: no regions, the page keeps its text layer
         return []
     page_rect = page.rect
     page_area = abs(page_rect) or 1.0
+    areas = [abs(pymupdf.Rect(info["bbox"]) & page_rect) for info in infos]
+    if sum(a for a in areas if a / page_area < PAGE_PICTURE_COVERAGE) < MIN_REGION_AREA_PT2:
+        return []  # bullets and rules, or a page-sized scan: nothing worth identifying
+    contents = _contents(page, infos)
     pictures: list[tuple[pymupdf.Rect, str, float]] = []
-    for info in infos:
+    for info, content in zip(infos, contents):
         placed = pymupdf.Rect(info["bbox"]) * page.rotation_matrix
         rect = placed & page_rect
         if rect.is_empty:
             continue
-        digest = info.get("digest")
-        content = digest.hex() if isinstance(digest, (bytes, bytearray)) else str(info.get("xref"))
         # pixels per inch as placed, from areas (the same whichever way the picture or the page is turned)
         ppi = 72.0 * math.sqrt(info.get("width", 0) * info.get("height", 0) / max(abs(placed), 1e-6))
         pictures.append((rect, content, ppi))
@@ -120,6 +122,30 @@ def picture_regions(page: pymupdf.Page, word_boxes: Sequence[tuple[float, float,
         out.append(PictureRegion(rect.x0, rect.y0, rect.x1, rect.y1, content, round(ppi, 1)))
     out.sort(key=lambda r: -(r.width * r.height))
     return out[:MAX_REGIONS_PER_PAGE]
+
+
+def _contents(page: pymupdf.Page, infos: list[dict]) -> list[str]:
+    """The content id of each picture of ``page.get_image_info()``: a hash of its image stream (and its soft mask)
+    as stored, the same wherever the same picture is placed, read without decoding the picture. A picture the
+    page's image list does not tell apart by its pixel size (two pictures of one size, an inline image) gets
+    MuPDF's digest of its decoded pixels instead (it decodes every picture of the page, ~10 ms a screenshot)."""
+    by_size: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for xref, smask, width, height, *_ in page.get_images(full=True):
+        by_size.setdefault((width, height), []).append((xref, smask))
+    doc = page.parent
+    out = []
+    for info in infos:
+        found = by_size.get((info.get("width"), info.get("height")), [])
+        if len(found) != 1:
+            break
+        xref, smask = found[0]
+        digest = hashlib.sha256(doc.xref_stream_raw(xref))
+        if smask:
+            digest.update(doc.xref_stream_raw(smask))
+        out.append(digest.hexdigest()[:32])
+    else:
+        return out
+    return [info["digest"].hex() for info in page.get_image_info(hashes=True)]
 
 
 def _join_touching(pictures: list[tuple[pymupdf.Rect, str, float]]) -> list[tuple[pymupdf.Rect, list[str], float]]:
