@@ -118,6 +118,12 @@ OCR_PAGES = pa.schema(
                                           pa.field("error", pa.string())])),
            "each picture region OCR'd: box, content id, engine, words read, whether a result was reused "
            "(the same picture met before, or the cache), and why it could not be read"),
+        _f("layout", pa.list_(pa.struct([pa.field("text", pa.string()), *[pa.field(f.name, f.type) for f in BOX_FIELDS],
+                                         pa.field("level", pa.int8()), pa.field("role", pa.string()),
+                                         pa.field("size", pa.float32()), pa.field("bold", pa.bool_())])),
+           "text-layer pages: paragraphs in reading order with their box, heading level (0 body, 1-6), role "
+           "(heading, paragraph, list_item, caption, furniture), font size and boldness; what document_markdown "
+           "lays the page out from"),
     ]
 )
 

@@ -5,10 +5,9 @@ import dagster as dg
 from ..bpmn.summary import diagram_summary
 from ..deploy_k8s import CPU_STEP_TAGS
 from ..markdown import document_markdown as markdown_chunks
-from ..markdown import page_markdown, text_layer_blocks
+from ..markdown import TextBlock, page_markdown
 from ..metrics import StageClock, peak_rss_mb, rate
 from ..partitions import document_partitions_def
-from ..pdf.inspect import PdfPages
 from ..resources import WarehouseResource
 from ..storage import write_text_atomic
 from ._errors import pipeline_errors
@@ -30,8 +29,7 @@ PREVIEW_CHARS = 3000
 def document_markdown(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     doc_id = context.partition_key
     store = warehouse.warehouse
-    raw = store.read("raw_pdfs", doc_id, columns=["path", "title", "file_name"])
-    path = raw["path"][0]
+    raw = store.read("raw_pdfs", doc_id, columns=["title", "file_name"])
     title = raw["title"][0] or raw["file_name"][0] or doc_id
     figures = _by_page(store.read("figures", doc_id).to_dicts() if store.exists("figures", doc_id) else [])
     elements = _by_page(store.read("bpmn_elements", doc_id).to_dicts() if store.exists("bpmn_elements", doc_id)
@@ -39,11 +37,12 @@ def document_markdown(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     md_path = store.root / "markdown" / f"{doc_id}.md"
     stats = {"pages": 0, "figures": 0, "diagrams": 0}
 
-    def pages(doc: PdfPages):
-        for row in store.iter_rows("ocr_pages", doc_id, columns=["page_no", "text", "source", "engine", "error"]):
+    def pages():
+        columns = ["page_no", "text", "source", "engine", "error", "layout"]
+        for row in store.iter_rows("ocr_pages", doc_id, columns=columns):
             no = row["page_no"]
             stats["pages"] += 1
-            blocks = text_layer_blocks(doc.page(no)) if row["source"] == "text_layer" else None
+            blocks = [TextBlock(**b) for b in row["layout"]] if row["layout"] else None
             diagrams = []
             if no in elements:
                 link = f"../bpmn/{doc_id}/page-{no}.bpmn"
@@ -53,8 +52,8 @@ def document_markdown(context: dg.AssetExecutionContext, warehouse: WarehouseRes
             yield no, page_markdown(no, row["text"] or "", row["source"], blocks, figures.get(no, ()), diagrams,
                                     engine=row["engine"], error=row["error"])
 
-    with StageClock() as clock, store.document_lock(doc_id), pipeline_errors(), PdfPages(path) as doc:
-        markdown = "".join(markdown_chunks(title, pages(doc)))
+    with StageClock() as clock, store.document_lock(doc_id), pipeline_errors():
+        markdown = "".join(markdown_chunks(title, pages()))
         write_text_atomic(md_path, markdown)
         store.write("document_markdown", doc_id, [{
             "doc_id": doc_id, "pages": stats["pages"], "markdown": markdown, "path": str(md_path),

@@ -79,6 +79,9 @@ class OcrPage:
     cached: bool = False
     error: str | None = None
     regions: tuple[RegionRead, ...] = ()
+    #: a text-layer page's paragraphs and headings in reading order (``pdf.blocks.text_layer_blocks``), for its
+    #: Markdown: built where the page's text is extracted anyway
+    layout: tuple = ()
 
     @property
     def is_fallback(self) -> bool:
@@ -96,6 +99,7 @@ class OcrPage:
         row["blocks"] = [b.__dict__ for b in self.blocks]
         row["regions"] = [r.__dict__ for r in self.regions]
         row["regions_ocr"] = sum(1 for r in self.regions if r.error is None)
+        row["layout"] = [b.__dict__ for b in self.layout]
         return row
 
     @classmethod
@@ -104,6 +108,12 @@ class OcrPage:
         data = {k: v for k, v in row.items() if k in _OCR_PAGE_FIELDS}
         data["blocks"] = tuple(Block(**b) for b in data.get("blocks") or ())
         data["regions"] = tuple(RegionRead(**r) for r in data.get("regions") or ())
+        if data.get("layout"):
+            from ..pdf.blocks import TextBlock
+
+            data["layout"] = tuple(TextBlock(**b) for b in data["layout"])
+        else:
+            data["layout"] = ()
         return cls(**data)
 
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pymupdf
 
+from ..pdf.blocks import text_layer_blocks
 from ..pdf.inspect import PdfPages
 from ..pdf.text import insert_in_reading_order, page_paragraphs, page_words, text_page
 from .base import Block, OcrPage, RegionRead
@@ -48,14 +49,16 @@ class TextLayerEngine:
                 blocks.extend(replace(b, x0=b.x0 + region.x0, y0=b.y0 + region.y0, x1=b.x1 + region.x0,
                                       y1=b.y1 + region.y0, source="ocr") for b in read.blocks)
                 inserts.append(((region.x0, region.y0, region.x1, region.y1), read.text))
-            text = insert_in_reading_order(page_paragraphs(page, textpage), inserts)
+            text_dict = page.get_text("dict", textpage=textpage)  # one extraction: the text and its layout
+            text = insert_in_reading_order(page_paragraphs(page, text_dict=text_dict), inserts)
+            layout = tuple(text_layer_blocks(page, text_dict=text_dict))
             error = None
         except Exception as e:  # a damaged page content stream: record it, keep the document going
-            blocks, text, error = [], "", f"text layer unreadable: {e}"
+            blocks, text, layout, error = [], "", (), f"text layer unreadable: {e}"
         return OcrPage(
             doc_id=self.doc_id, page_no=page_no, source="text_layer" if error is None else "none",
             engine=self.name, engine_version=self.version(), text=text, blocks=tuple(blocks),
-            latency_s=time.perf_counter() - started, error=error, regions=regions,
+            latency_s=time.perf_counter() - started, error=error, regions=regions, layout=layout,
         )
 
     def page(self, page_no: int) -> pymupdf.Page:

@@ -106,7 +106,7 @@ class _Line:
 
 
 def text_layer_blocks(page: pymupdf.Page, body_size: float | None = None,
-                      textpage: pymupdf.TextPage | None = None) -> list[TextBlock]:
+                      textpage: pymupdf.TextPage | None = None, text_dict: dict | None = None) -> list[TextBlock]:
     """The page's text layer as paragraphs and headings in reading order.
 
     Args:
@@ -114,13 +114,14 @@ def text_layer_blocks(page: pymupdf.Page, body_size: float | None = None,
         body_size: the document's body text size in points; by default the page's most used size (by
             characters). Pass the document's when a page holds little body text.
         textpage: the page's ``pdf.text.text_page``, to share one extraction.
+        text_dict: the page's ``get_text("dict")`` (unsorted), to share it with ``pdf.text.page_paragraphs``.
 
     Returns:
         ``TextBlock``s top to bottom (a two-column run left column first), boxes in the displayed frame.
     """
     from .text import text_page
 
-    raw = page.get_text("dict", textpage=textpage or text_page(page))
+    raw = text_dict if text_dict is not None else page.get_text("dict", textpage=textpage or text_page(page))
     lines = _lines(raw, page.rotation_matrix if page.rotation else None)
     if not lines:
         return []

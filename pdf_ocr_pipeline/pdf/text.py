@@ -90,12 +90,18 @@ def page_text(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> s
     return "\n\n".join(text for _, text in page_paragraphs(page, textpage))
 
 
-def page_paragraphs(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None
+def page_paragraphs(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None, text_dict: dict | None = None
                     ) -> list[tuple[tuple[float, float, float, float], str]]:
-    """The page's text blocks in reading order, each with its box in the displayed frame (``page_text``'s parts)."""
+    """The page's text blocks in reading order, each with its box in the displayed frame (``page_text``'s parts).
+    ``text_dict``: the page's ``get_text("dict")``, unsorted, when the caller has it (sorted here as PyMuPDF's
+    ``sort=True`` does: by bottom, then left)."""
     parts = []
     matrix = page.rotation_matrix
-    for block in page.get_text("dict", sort=True, textpage=textpage or text_page(page))["blocks"]:
+    if text_dict is None:
+        blocks = page.get_text("dict", sort=True, textpage=textpage or text_page(page))["blocks"]
+    else:
+        blocks = sorted(text_dict["blocks"], key=lambda b: (b["bbox"][3], b["bbox"][0]))
+    for block in blocks:
         if block["type"] == 0:
             text = "".join("".join(span["text"] for span in line["spans"]) + "\n" for line in block["lines"]).strip()
             if text:
