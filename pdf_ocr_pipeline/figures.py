@@ -98,6 +98,20 @@ def picture_pixels(page: pymupdf.Page, box: Sequence[float], dpi: float = LOOK_D
     return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, 3)
 
 
+#: MuPDF's warnings that say a picture's data is damaged (it then draws what it could decode, or nothing).
+_DAMAGE_WORDS = ("image", "jpeg", "jpx", "jbig2", "png", "decode", "flate", "lzw", "ccitt", "colorspace", "inflate")
+
+
+def _look(page: pymupdf.Page, box: Sequence[float]) -> tuple[PictureLook, str | None]:
+    """The picture's look, and what MuPDF said of its data if it is damaged (a truncated or broken stream, an
+    unknown colour space): the figure records it as its error."""
+    pymupdf.TOOLS.mupdf_warnings(reset=True)
+    look = look_at(picture_pixels(page, box))
+    said = [line for line in pymupdf.TOOLS.mupdf_warnings(reset=True).splitlines()
+            if any(w in line.lower() for w in _DAMAGE_WORDS)]
+    return look, (f"picture damaged: {'; '.join(dict.fromkeys(said))[:300]}" if said else None)
+
+
 def words_inside(blocks: Iterable[dict], box: Sequence[float]) -> list[dict]:
     """The blocks whose centre lies in ``box``."""
     x0, y0, x1, y1 = box
@@ -158,7 +172,7 @@ def document_figures(doc_id: str, pdf_path, pages: Iterable[dict], repeated: set
     """
     from .pdf.inspect import PdfPages
 
-    looks: dict[tuple, PictureLook] = {}
+    looks: dict[tuple, tuple[PictureLook, str | None]] = {}
     with PdfPages(pdf_path) as doc:
         for page in pages:
             no = page["page_no"]
@@ -171,8 +185,9 @@ def document_figures(doc_id: str, pdf_path, pages: Iterable[dict], repeated: set
                 key = (region["content"], round(box[2] - box[0]), round(box[3] - box[1]))
                 try:
                     if key not in looks:  # the same picture again (a logo): looked at once
-                        looks[key] = look_at(picture_pixels(doc.page(no), box))
-                    look = looks[key]
+                        looks[key] = _look(doc.page(no), box)
+                    look, damage = looks[key]
+                    error = error or damage
                 except Exception as e:  # noqa: BLE001 - a broken picture: recorded, the others go on
                     look, error = None, error or f"picture could not be drawn: {e}"
                 if read:
