@@ -164,12 +164,13 @@ def _lines(raw: dict, matrix: pymupdf.Matrix | None) -> list[_Line]:
             chars = sum(weights) or 1
             size = sum(w * s["size"] for w, s in zip(weights, spans)) / chars
             bold = sum(w for w, s in zip(weights, spans) if _is_bold(s)) / chars
-            r = pymupdf.Rect(line["bbox"])
+            x0, y0, x1, y1 = line["bbox"]  # plain floats: a Rect a line costs more than the rest of the line
             dx, dy = line["dir"]
             if matrix is not None:
-                r = r * matrix
+                r = pymupdf.Rect(x0, y0, x1, y1) * matrix
+                x0, y0, x1, y1 = r.x0, r.y0, r.x1, r.y1
                 dx, dy = dx * matrix.a + dy * matrix.c, dx * matrix.b + dy * matrix.d
-            out.append(_Line(text.strip(), r.x0, r.y0, r.x1, r.y1, size, bold, chars, bi,
+            out.append(_Line(text.strip(), x0, y0, x1, y1, size, bold, chars, bi,
                              horizontal=abs(dy) < 0.1 and dx > 0))
     return out
 
