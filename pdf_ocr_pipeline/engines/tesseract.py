@@ -178,18 +178,20 @@ class TesseractEngine:
                     and b.y1 - b.y0 > b.x1 - b.x0 and sum(ch.isalpha() for ch in b.text) >= VERTICAL_MIN_LETTERS]
         if not vertical:
             return text, blocks
+        # a lane's number ("Дорожка 1") is too short to stand alone: taken where it continues a vertical word
+        vertical += [n for n in turned if n.text.isdigit() and (n.confidence or 0) >= VERTICAL_MIN_CONFIDENCE
+                     and any(_continues_upwards(v, n) for v in vertical)]
         boxes = [(b.x0, b.y0, b.x1, b.y1) for b in vertical]
         kept = tuple(b for b in blocks if b.x1 - b.x0 >= b.y1 - b.y0
                      or not any(_overlaps((b.x0, b.y0, b.x1, b.y1), v) for v in boxes))
         columns: list[list[Block]] = []  # a vertical line: words in one column, each just above the last
-        for b in sorted(vertical, key=lambda b: (round(b.x0), -b.y1)):
-            last = columns[-1][-1] if columns else None
-            width = b.x1 - b.x0
-            if last and abs((last.x0 + last.x1) / 2 - (b.x0 + b.x1) / 2) < width / 2 and \
-                    -width < last.y0 - b.y1 < 1.5 * width:
-                columns[-1].append(b)
-            else:
+        for b in sorted(vertical, key=lambda b: -b.y1):  # bottom up, as the lines read
+            column = next((c for c in columns if _continues_upwards(c[-1], b)), None)
+            if column is None:
                 columns.append([b])
+            else:
+                column.append(b)
+        columns.sort(key=lambda c: ((c[0].x0 + c[0].x1) / 2, -c[0].y1))
         lines = "\n".join(" ".join(w.text for w in column) for column in columns)
         return (f"{text}\n{lines}" if text else lines), kept + tuple(vertical)
 
@@ -270,6 +272,13 @@ VERTICAL_MIN_CONFIDENCE = 0.75
 #: ... and has this many letters: the upright labels of a diagram, turned, read as confident two-letter Latin
 #: words ("Bo", "Eo"); vertical labels are names ("Пул", "Дорожка 1").
 VERTICAL_MIN_LETTERS = 3
+
+
+def _continues_upwards(word: Block, nxt: Block) -> bool:
+    """Whether ``nxt`` is the next word of ``word``'s vertical line (read bottom to top): in its column, just above
+    it (a line's height is the column's width)."""
+    width = word.x1 - word.x0
+    return abs((word.x0 + word.x1) / 2 - (nxt.x0 + nxt.x1) / 2) < width / 2 and -width < word.y0 - nxt.y1 < 1.5 * width
 
 
 def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:

@@ -149,3 +149,36 @@ def test_unturn_box_inverts_each_quarter_turn():
         turned = img.rotate(angle, expand=True)
         bbox = turned.point(lambda v: 255 - v).getbbox()
         assert unturn_box(bbox, angle, 100, 50) == (10, 5, 30, 15), angle
+
+
+def _pool_picture() -> bytes:
+    """A BPMN pool as a diagram tool draws it: two lanes whose names stand vertically in ruled strips, and a task."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 26)
+    img = Image.new("RGB", (900, 520), "white")
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([10, 10, 890, 510], outline="black", width=3)
+    draw.line([(50, 10), (50, 510)], fill="black", width=2)  # the lanes' name strip
+    draw.line([(50, 260), (890, 260)], fill="black", width=2)
+    for name, y in (("Дорожка 1", 135), ("Дорожка 2", 385)):
+        label = Image.new("RGB", (200, 36), "white")
+        ImageDraw.Draw(label).text((4, 2), name, fill="black", font=font)
+        turned = label.rotate(90, expand=True)  # read bottom to top
+        img.paste(turned, (14, y - turned.height // 2))
+    draw.rounded_rectangle([300, 80, 520, 190], radius=14, outline="black", width=3)
+    draw.text((330, 118), "Проверка", fill="black", font=font)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+@needs_tesseract
+def test_a_pictures_vertical_labels_are_read(tesseract_engine: TesseractEngine):
+    png = _pool_picture()
+    region = tesseract_engine.ocr_page(PageImage("d", 1, png, 300, 216, 124.8, kind="region"))
+    assert "Проверка" in region.text and "Дорожка 1" in region.text and "Дорожка 2" in region.text
+    lane = next(b for b in region.blocks if b.text == "Дорожка")
+    assert lane.y1 - lane.y0 > 3 * (lane.x1 - lane.x0) and lane.x1 < 50 * 72 / 300  # standing, in the strip (points)
