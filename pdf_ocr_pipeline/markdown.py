@@ -199,7 +199,7 @@ def _render_block(b: TextBlock) -> str:
     if b.role == "heading" and b.level:
         return "#" * min(6, b.level) + " " + text
     if b.role == "furniture":  # a running header or footer (a page number): kept, but out of the reading
-        return "<!-- " + text.replace("--", "- -") + " -->"
+        return "<!-- running: " + text.replace("--", "- -") + " -->"  # never mistaken for a page marker
     if b.role == "list_item":
         text = _BULLET.sub("- ", text)
         return _HTML_LIKE.sub("&lt;", text) if _MD_ITEM.match(text) else _escape(text)

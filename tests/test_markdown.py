@@ -50,7 +50,7 @@ def test_page_numbers_and_contents_lines_are_not_headings():
         assert len(entries) == 25
         md = page_markdown(2, page_text(doc[1]), "text_layer", contents)
     assert "\n1 Структура базы данных ... 6\n" in md and "# 1 Структура" not in md
-    assert "<!-- 4 -->" in md  # the page number is kept, out of the reading
+    assert "<!-- running: 4 -->" in md  # the page number is kept, out of the reading
 
 
 def test_report_paragraphs_and_list_items():
@@ -90,7 +90,7 @@ def test_report_page_as_markdown():
     assert parts[1].startswith("Базы данных являются неотъемлемой частью современных информационных систем.")
     assert "\n" not in parts[1]  # a paragraph's justified lines joined into one
     assert parts[2].startswith("В данной работе разрабатывается") and parts[3].startswith("Работа состоит")
-    assert parts[4] == "<!-- 5 -->"
+    assert parts[4] == "<!-- running: 5 -->"
 
 
 def _figures(page: pymupdf.Page) -> list[dict]:
@@ -242,3 +242,13 @@ def test_two_columns_are_read_column_by_column():
         page.insert_text((320, 100 + 14 * i), b, fontsize=10)
     blocks = text_layer_blocks(page)
     assert [b.text for b in blocks] == [" ".join(left), " ".join(right)]
+
+
+def test_a_running_footer_that_reads_page_n_is_never_a_page_marker():
+    from pdf_ocr_pipeline.markdown import TextBlock, split_pages
+
+    footer = TextBlock("page 7", 280, 800, 320, 812, role="furniture")
+    body = TextBlock("Body text here.", 72, 100, 500, 120)
+    md = "".join(document_markdown("T", [(1, page_markdown(1, "Body text here.\n\npage 7", "text_layer",
+                                                           [body, footer])), (2, "x")]))
+    assert [no for no, _ in split_pages(md)] == [1, 2]

@@ -51,6 +51,7 @@ def materialize_figures(context: dg.AssetExecutionContext, warehouse: WarehouseR
         # both tables are in page order: walk them side by side, only pages with pictures need their words
         words = store.iter_rows("ocr_pages", doc_id, columns=["page_no", "blocks", "regions", "engine"])
         for (page_no, pictures), text in zip(regions.iter_rows(), words):
+            assert page_no == text["page_no"], "rendered_pages and ocr_pages disagree on page order"
             if pictures:
                 yield {"page_no": page_no, "picture_regions": pictures, **text}
 

@@ -50,6 +50,7 @@ class RegionRead:
     x1: float
     y1: float
     content: str
+    ppi: float = 0.0
     engine: str = ""
     words: int = 0
     cached: bool = False
@@ -107,7 +108,8 @@ class OcrPage:
         """The page again from its ``to_row`` dict (the page cache's JSON, a Parquet row)."""
         data = {k: v for k, v in row.items() if k in _OCR_PAGE_FIELDS}
         data["blocks"] = tuple(Block(**b) for b in data.get("blocks") or ())
-        data["regions"] = tuple(RegionRead(**r) for r in data.get("regions") or ())
+        data["regions"] = tuple(RegionRead(**{k: v for k, v in r.items() if k in _REGION_FIELDS})
+                                for r in data.get("regions") or ())
         if data.get("layout"):
             from ..pdf.blocks import TextBlock
 
@@ -140,3 +142,4 @@ class OcrEngine(Protocol):
 
 
 _OCR_PAGE_FIELDS = frozenset(OcrPage.__dataclass_fields__)
+_REGION_FIELDS = frozenset(RegionRead.__dataclass_fields__)

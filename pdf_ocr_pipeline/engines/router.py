@@ -170,7 +170,8 @@ def ocr_document(
         if result.error is None:
             _remember(known, target, result)
         for i, entry in enumerate(waiting.pop(target)):
-            entry[2] = result if i == 0 else result.with_(cached=True)  # the others were not read again
+            # the others were not read again (cached); a failure is passed on as it is, not as a reused result
+            entry[2] = result if i == 0 or result.error is not None else result.with_(cached=True)
 
     try:
         with TextLayerEngine(pdf_path, doc_id) as text_layer:
@@ -229,7 +230,7 @@ def _produce(slot: _Slot, doc_id: str, text_layer: TextLayerEngine, cache: PageC
         pictures = []
         for region, _, read, crop_error in slot.regions:
             error = crop_error or (read.error if read is not None else None)
-            pictures.append((RegionRead(region.x0, region.y0, region.x1, region.y1, region.content,
+            pictures.append((RegionRead(region.x0, region.y0, region.x1, region.y1, region.content, region.ppi,
                                         engine=read.engine if read is not None else "",
                                         words=len(read.blocks) if read is not None and error is None else 0,
                                         cached=bool(read is not None and read.cached), error=error),

@@ -230,8 +230,9 @@ def text_layer_info(page: pymupdf.Page, languages: str = "rus+eng") -> TextLayer
     """
     area = abs(page.rect) or 1.0
     image_rects = []
+    unrotated = page.rect * page.derotation_matrix  # image and word boxes come in the unrotated frame
     for info in page.get_image_info():
-        r = pymupdf.Rect(info["bbox"]) & page.rect
+        r = pymupdf.Rect(info["bbox"]) & unrotated
         if not r.is_empty:
             image_rects.append(tuple(r))
     coverage = min(1.0, sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in image_rects) / area)

@@ -132,7 +132,18 @@ def layer_kind(page: pymupdf.Page, image_coverage: float | None = None) -> str:
     return KIND_INVISIBLE_OCR if invisible / total > INVISIBLE_SHARE else KIND_BORN_DIGITAL
 
 
-def plausibility(words: Iterable[str], languages: str = "rus+eng") -> tuple[float, int]:
+#: Program code in a born-digital layer (a listing, a table of identifiers): ASCII tokens with a programming
+#: language's punctuation inside ("user_id", "foo(bar)", "cfg.host") are real text that no word list holds, and
+#: are not scored there. An earlier OCR's wrong-alphabet reading of Cyrillic is mostly plain Latin runs, mixed in
+#: case ("aHHbIX", "Slexrponuo"), which stay scored (so camelCase is not taken for code).
+_CODE = re.compile(r"[_(){}\[\]=<>;:/\\#$@&|+\"'`.]")
+
+
+def _code_like(token: str) -> bool:
+    return token.isascii() and bool(_CODE.search(token))
+
+
+def plausibility(words: Iterable[str], languages: str = "rus+eng", skip_code: bool = False) -> tuple[float, int]:
     """How much a text layer's words read as real text in the document's languages.
 
     A word with at least ``MIN_WORD_LETTERS`` letters, more than ``MAX_REPEAT_LETTERS`` of them distinct, is
@@ -146,6 +157,8 @@ def plausibility(words: Iterable[str], languages: str = "rus+eng") -> tuple[floa
     Args:
         words: the layer's words as extracted (whitespace-separated, punctuation attached).
         languages: Tesseract language codes joined by '+'.
+        skip_code: leave program code out (``_code_like``): for born-digital text, where a listing is what it
+            looks like; an OCR layer's code-like tokens are as likely its misreadings.
     Returns:
         ``(score, words_scored)``; the score is 1.0 when no word was scored.
     """
@@ -157,6 +170,8 @@ def plausibility(words: Iterable[str], languages: str = "rus+eng") -> tuple[floa
         alpha = token.isalpha()  # most words: no digit or punctuation to look for
         letters = token if alpha else [ch for ch in token if ch.isalpha()]
         if len(letters) < MIN_WORD_LETTERS or len(set(letters)) <= MAX_REPEAT_LETTERS:
+            continue
+        if skip_code and _code_like(token):
             continue
         if scored == MAX_WORDS_SCORED:
             break
@@ -195,7 +210,7 @@ def judge(kind: str, words: list[str], languages: str = "rus+eng") -> LayerVerdi
         return LayerVerdict(kind, None, 0, False, "no text layer")
     if not word_lists(languages) and not _alphabets(languages):
         return LayerVerdict(kind, None, 0, True, f"{label} not scored: no word list or alphabet for {languages}")
-    score, scored = plausibility(words, languages)
+    score, scored = plausibility(words, languages, skip_code=kind == KIND_BORN_DIGITAL)
     if scored < MIN_WORDS_SCORED:
         return LayerVerdict(kind, None, scored, True, f"{label} not scored: too few words ({scored})")
     if score < min_score(kind, languages):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -85,38 +86,31 @@ def picture_regions(page: pymupdf.Page, word_boxes: Sequence[tuple[float, float,
         return []
     page_rect = page.rect
     page_area = abs(page_rect) or 1.0
-    areas = [abs(pymupdf.Rect(info["bbox"]) & page_rect) for info in infos]
-    if sum(a for a in areas if a / page_area < PAGE_PICTURE_COVERAGE) < MIN_REGION_AREA_PT2:
-        return []  # bullets and rules, or a page-sized scan: nothing worth identifying
-    contents = _contents(page, infos)
-    pictures: list[tuple[pymupdf.Rect, str, float]] = []
-    for info, content in zip(infos, contents):
-        placed = pymupdf.Rect(info["bbox"]) * page.rotation_matrix
+    pictures = []  # (info, placed box in the displayed frame, its part on the page)
+    for info in infos:
+        placed = pymupdf.Rect(info["bbox"]) * page.rotation_matrix  # boxes come in the unrotated frame
         rect = placed & page_rect
-        if rect.is_empty:
-            continue
-        # pixels per inch as placed, from areas (the same whichever way the picture or the page is turned)
-        ppi = 72.0 * math.sqrt(info.get("width", 0) * info.get("height", 0) / max(abs(placed), 1e-6))
-        pictures.append((rect, content, ppi))
-    joined = _join_touching(pictures)
-    candidates = []
-    for rect, contents, ppi in joined:
-        if min(rect.width, rect.height) < MIN_REGION_SIDE_PT or abs(rect) < MIN_REGION_AREA_PT2:
-            continue
-        if abs(rect) / page_area >= PAGE_PICTURE_COVERAGE:
-            continue
-        candidates.append((rect, contents, ppi))
-    if not candidates:
-        return []
+        # a picture covering the page is the page (a scan, a letterhead background): never a region, nor joined
+        if not rect.is_empty and abs(rect) / page_area < PAGE_PICTURE_COVERAGE:
+            pictures.append((info, placed, rect))
+    if sum(abs(rect) for _, _, rect in pictures) < MIN_REGION_AREA_PT2:
+        return []  # bullets and rules only: nothing worth identifying
     if word_boxes is None:
         from .text import page_words
 
         word_boxes = [(w.x0, w.y0, w.x1, w.y1) for w in page_words(page)]
+    # a picture under the text (a watermark, a picture with its words as text over it) holds no text to add
+    pictures = [p for p in pictures if _words_over(p[2], word_boxes) < MIN_LAYER_WORDS_OVER_REGION]
+    if not pictures:
+        return []
+    contents = _contents(page, [info for info, _, _ in pictures])
+    joined = _join_touching([(rect, content, _ppi(info, placed))
+                             for (info, placed, rect), content in zip(pictures, contents)])
     out = []
-    for rect, contents, ppi in candidates:
-        over = sum(1 for x0, y0, x1, y1 in word_boxes
-                   if rect.x0 <= (x0 + x1) / 2 <= rect.x1 and rect.y0 <= (y0 + y1) / 2 <= rect.y1)
-        if over >= MIN_LAYER_WORDS_OVER_REGION:
+    for rect, contents, ppi in joined:
+        if min(rect.width, rect.height) < MIN_REGION_SIDE_PT or abs(rect) < MIN_REGION_AREA_PT2:
+            continue
+        if abs(rect) / page_area >= PAGE_PICTURE_COVERAGE or _words_over(rect, word_boxes) >= MIN_LAYER_WORDS_OVER_REGION:
             continue
         content = contents[0] if len(contents) == 1 else hashlib.sha256("+".join(contents).encode()).hexdigest()[:32]
         out.append(PictureRegion(rect.x0, rect.y0, rect.x1, rect.y1, content, round(ppi, 1)))
@@ -124,11 +118,28 @@ def picture_regions(page: pymupdf.Page, word_boxes: Sequence[tuple[float, float,
     return out[:MAX_REGIONS_PER_PAGE]
 
 
+def _words_over(rect: pymupdf.Rect, word_boxes) -> int:
+    return sum(1 for x0, y0, x1, y1 in word_boxes
+               if rect.x0 <= (x0 + x1) / 2 <= rect.x1 and rect.y0 <= (y0 + y1) / 2 <= rect.y1)
+
+
+def _ppi(info: dict, placed: pymupdf.Rect) -> float:
+    """Pixels per inch as placed, from areas (the same whichever way the picture or the page is turned)."""
+    return 72.0 * math.sqrt(info.get("width", 0) * info.get("height", 0) / max(abs(placed), 1e-6))
+
+
+#: An inline image in a page's content (``BI ... ID ... EI``): it is in no image list, so it cannot be told apart
+#: from a listed image of its size without decoding.
+_INLINE_IMAGE = re.compile(rb"(?:^|\s)BI\s")
+
+
 def _contents(page: pymupdf.Page, infos: list[dict]) -> list[str]:
     """The content id of each picture of ``page.get_image_info()``: a hash of its image stream (and its soft mask)
     as stored, the same wherever the same picture is placed, read without decoding the picture. A picture the
     page's image list does not tell apart by its pixel size (two pictures of one size, an inline image) gets
     MuPDF's digest of its decoded pixels instead (it decodes every picture of the page, ~10 ms a screenshot)."""
+    if _INLINE_IMAGE.search(page.read_contents()):
+        return _digests(page, infos)
     by_size: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for xref, smask, width, height, *_ in page.get_images(full=True):
         by_size.setdefault((width, height), []).append((xref, smask))
@@ -145,7 +156,13 @@ def _contents(page: pymupdf.Page, infos: list[dict]) -> list[str]:
         out.append(digest.hexdigest()[:32])
     else:
         return out
-    return [info["digest"].hex() for info in page.get_image_info(hashes=True)]
+    return _digests(page, infos)
+
+
+def _digests(page: pymupdf.Page, infos: list[dict]) -> list[str]:
+    """MuPDF's digest of each picture's decoded pixels, for the pictures ``infos`` (by their place on the page)."""
+    by_number = {info["number"]: info["digest"].hex() for info in page.get_image_info(hashes=True)}
+    return [by_number.get(info["number"], f"picture-{info['number']}") for info in infos]
 
 
 def _join_touching(pictures: list[tuple[pymupdf.Rect, str, float]]) -> list[tuple[pymupdf.Rect, list[str], float]]:

@@ -144,3 +144,57 @@ def test_a_broken_picture_costs_its_region_only(tmp_path, tesseract_engine):
     assert all(r.error or r.words == 0 for r in page.regions)
 
 
+
+
+@needs_tesseract
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_pictures_on_a_turned_page_are_found_and_their_words_land_on_them(tmp_path, tesseract_engine, rotation):
+    doc = pymupdf.open()
+    page, _ = text_page(doc, "Заголовок", [BODY])
+    page.insert_image(pymupdf.Rect(72, 600, 372, 660), stream=logo_png("ACME Holding"))  # low on the unturned page
+    page.set_rotation(rotation)
+    doc.save(tmp_path / "turned.pdf")
+    [page_ocr] = list(ocr_document("t", tmp_path / "turned.pdf", _rows(tmp_path / "turned.pdf"), tesseract_engine))
+    [region] = page_ocr.regions
+    assert region.error is None and "ACME" in page_ocr.text
+    with pymupdf.open(tmp_path / "turned.pdf") as reopened:  # the picture's place on the page as displayed
+        shown = pymupdf.Rect(reopened[0].get_image_info()[0]["bbox"]) * reopened[0].rotation_matrix
+    assert (region.x0, region.y0, region.x1, region.y1) == pytest.approx(tuple(shown), abs=0.5)
+    words = [b for b in page_ocr.blocks if b.source == "ocr"]
+    assert words and all(shown.x0 - 1 <= b.x0 and b.x1 <= shown.x1 + 1 and shown.y0 - 1 <= b.y0 and b.y1 <= shown.y1 + 1
+                         for b in words)
+
+
+def test_a_page_sized_background_does_not_hide_the_pictures_on_it(tmp_path):
+    from tests.pictures import diagram_png, no_text_png
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_image(page.rect, stream=no_text_png(60, 80), overlay=False)  # a letterhead background
+    page.insert_font(fontname="serif", fontfile="/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
+    page.insert_textbox(pymupdf.Rect(72, 72, 523, 200), BODY, fontname="serif", fontsize=11)
+    page.insert_image(pymupdf.Rect(90, 250, 505, 500), stream=diagram_png())
+    [region] = picture_regions(page)
+    assert 250 <= region.y0 and region.y1 <= 500 and region.width > 400
+
+
+def test_an_inline_picture_of_a_listed_pictures_size_keeps_its_own_identity(tmp_path):
+    import io
+
+    from PIL import Image
+
+    doc = pymupdf.open()
+    page, _ = text_page(doc, "Заголовок", [BODY])
+    listed = Image.open(io.BytesIO(logo_png("ACME Holding"))).convert("RGB")
+    inline = Image.open(io.BytesIO(logo_png("Other Company"))).convert("RGB").resize(listed.size)
+    buf = io.BytesIO()
+    listed.save(buf, "PNG")
+    page.insert_image(pymupdf.Rect(72, 300, 372, 360), stream=buf.getvalue())
+    w, h = inline.size  # the same pixel size, drawn as an inline image (BI ... ID ... EI) lower on the page
+    content = page.get_contents()[-1]
+    doc.update_stream(content, doc.xref_stream(content) + b"\nq 300 0 0 54 72 342 cm BI /W %d /H %d /CS /RGB /BPC 8 "
+                      b"/F /AHx ID\n%s>\nEI Q\n" % (w, h, inline.tobytes().hex().encode()))
+    doc.save(tmp_path / "inline.pdf")
+    with pymupdf.open(tmp_path / "inline.pdf") as reopened:
+        regions = picture_regions(reopened[0])
+    assert len(regions) == 2 and regions[0].content != regions[1].content

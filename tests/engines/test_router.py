@@ -89,3 +89,23 @@ def test_unrendered_pages_are_rendered_at_the_ocr_dpi_when_the_policy_asks_for_o
     pages = list(ocr_document("ru", pdf, unrendered(pdf), engine, policy="ocr", ocr_dpi=100))
     assert engine.seen == [("ru", n) for n in (1, 2, 3, 4)] and {p.source for p in pages} == {"ocr"}
     assert [round(d) for d in engine.dpis] == [100] * 4
+
+
+def test_a_page_row_read_back_from_parquet_is_the_page_again(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pdf_ocr_pipeline.engines.base import Block, OcrPage, RegionRead
+    from pdf_ocr_pipeline.pdf.blocks import TextBlock
+    from pdf_ocr_pipeline.schemas import OCR_PAGES
+
+    page = OcrPage("d", 3, "text_layer", "text_layer", text="Заголовок\n\nТекст",
+                   blocks=(Block("word", "Текст", 1, 2, 3, 4, None, "text_layer"),
+                           Block("word", "Task", 5, 6, 7, 8, 0.5, "ocr")),  # values float32 holds exactly
+                   regions=(RegionRead(0, 10, 100, 60, "abc", 288.0, engine="tesseract", words=1),),
+                   layout=(TextBlock("Заголовок", 72, 60, 300, 80, level=1, role="heading", size=14.0, bold=True),))
+    pq.write_table(pa.Table.from_pylist([page.to_row()], schema=OCR_PAGES), tmp_path / "p.parquet")
+    row = pq.read_table(tmp_path / "p.parquet").to_pylist()[0]
+    again = OcrPage.from_row(row)
+    assert again.regions == page.regions and again.layout == page.layout and again.blocks == page.blocks
+    assert row["regions_ocr"] == 1 and row["regions"][0]["ppi"] == 288.0

@@ -136,3 +136,23 @@ def test_invisible_layer_read_right_is_usable(ocr_layers: dict[str, Path]):
         info = text_layer_info(doc[0], "rus+eng")
     assert info.kind == "invisible_ocr" and info.usable and info.verdict == VERDICT_KEPT
     assert info.score >= layer_judge.MIN_SCORE_INVISIBLE + 0.2
+
+
+def test_a_born_digital_code_listing_is_kept():
+    # a technical document's listing: identifiers and calls no word list holds are not evidence of a bad layer
+    code = ('def load_config(path):\n    with open(path) as fh:\n        data = yaml.safe_load(fh)\n'
+            '    return Config(**data)\n\nclass Config(BaseModel):\n    host: str = "localhost"\n    port: int = 5432\n'
+            '    user_name: str\n\ndef connect(cfg: Config) -> Connection:\n'
+            '    dsn = f"postgresql://{cfg.user_name}@{cfg.host}:{cfg.port}/db"\n'
+            '    conn = psycopg.connect(dsn, autocommit=True)\n    conn.execute("SET search_path TO app,public")\n'
+            '    return conn\n')
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((50, 60), "Листинг 3 – Подключение к базе данных", fontname="serif",
+                     fontfile="/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", fontsize=11)
+    page.insert_text((50, 90), code, fontname="mono", fontfile="/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+                     fontsize=9)
+    info = text_layer_info(page, "rus+eng")
+    assert info.kind == "born_digital" and info.usable, info
+    # the same tokens in an OCR layer are scored: there they are as likely misreadings
+    assert plausibility(code.split(), skip_code=True)[0] > plausibility(code.split())[0]
