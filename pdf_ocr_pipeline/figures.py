@@ -227,6 +227,7 @@ def describe_figures(rows: list[dict], pdf_path, engine, cache=None, dpi: float 
     identity = f"{engine.cache_identity()} figure:{prompt.version}"
     rows = [dict(r) for r in rows]
     keys: dict[int, str] = {}
+    sent: list[int] = []  # the rows whose crops went to the engine, in order
     with PdfPages(pdf_path) as doc:
 
         def images():
@@ -247,7 +248,6 @@ def describe_figures(rows: list[dict], pdf_path, engine, cache=None, dpi: float 
                 yield PageImage(r["doc_id"], r["page_no"], crop.png, crop.dpi, crop.width_pt, crop.height_pt,
                                 crop.sha256, kind="figure")
 
-        sent: list[int] = []
         for n, result in enumerate(engine.ocr_pages(images())):
             i = sent[n]
             if result.error is None:

@@ -68,6 +68,11 @@ def test_pdf_ocr_run_with_the_gpu_engine(tmp_path: Path, inbox: Path, fake_vllm,
     figure = pl.read_parquet(tmp_path / "warehouse" / "figures" / "A.1.0.parquet").row(0, named=True)
     assert figure["engine"] == "deepseek-vllm" and figure["prompt_version"] == "figure_v1"
     assert figure["text"].startswith("# The LinnSequencer")  # what the stand-in answers every prompt
+    # run again: the page, the picture's region and its figure description all come from the cache
+    assert main(["run", str(inbox), "--engine", "deepseek-vllm", "--data-dir", str(tmp_path), "--dpi", "100"]) == 0
+    assert len(FakeVllm.requests) == 3
+    again = pl.read_parquet(tmp_path / "warehouse" / "figures" / "A.1.0.parquet").row(0, named=True)
+    assert again["text"] == figure["text"] and again["prompt_version"] == "figure_v1"
 
 
 def test_no_server_fails_fast_with_a_hint(tmp_path: Path, inbox: Path, monkeypatch, capsys):
