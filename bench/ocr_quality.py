@@ -12,7 +12,6 @@ CER = Levenshtein distance / reference length, after collapsing whitespace and d
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 import pymupdf
@@ -20,15 +19,12 @@ from rapidfuzz.distance import Levenshtein
 
 from pdf_ocr_pipeline.engines.base import PageImage
 from pdf_ocr_pipeline.engines.tesseract import TesseractEngine, TesseractOptions
+from pdf_ocr_pipeline.evaluate import normalise  # one definition: pdf-ocr eval's figures match these
 from pdf_ocr_pipeline.pdf.render import render_document
 
 ROOT = Path(__file__).parents[1]
 RU = ROOT / "data/input/Отчёт по лабораторной работе (ГОСТ 7.32).pdf"
 LINN = ROOT / "tests/fixtures/linn.pdf"
-
-
-def normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"(?:\.\s*){3,}", " ", text)).strip()
 
 
 def errors(reference: str, hypothesis: str) -> tuple[int, int]:

@@ -71,11 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="dummy: random weights of the model's shape (benchmarks and smoke tests only)")
     serve.add_argument("--print-command", action="store_true", help="print the vllm command line and exit")
     serve.set_defaults(func=cmd_serve)
-    from .cli_views import add_export_parser, add_report_parser, add_show_parser
+    from .cli_views import add_eval_parser, add_export_parser, add_report_parser, add_show_parser
 
     add_show_parser(sub)
     add_report_parser(sub)
     add_export_parser(sub)
+    add_eval_parser(sub)
     return parser
 
 
