@@ -50,3 +50,4 @@ def test_explore_notebook_runs_on_a_real_run(tmp_path_factory, monkeypatch):
     found = re.search(r"A\.1\.0 page 1: \d+ words or blocks, (\d+) BPMN elements", text)
     assert found and int(found.group(1)) > 0  # the diagram page was picked and drawn
     assert "Task 1" in text and "sequenceFlow" in text  # the flows, by their ends' labels
+    assert "--- A.1.0: " in text and "<!-- page 1 -->" in text  # each document's Markdown
