@@ -3,7 +3,7 @@
 #   1. Tesseract's rus and eng language data (apt-get where missing; a clear message where there is no apt-get),
 #   2. a virtual environment in .venv with the package and its pinned dependencies (requirements/constraints.txt).
 # Usage: scripts/setup.sh [--test]   (--test also installs what the tests need: the Python test extra, and
-#        Chromium with its driver and DejaVu fonts for the browser and Cyrillic-drawing tests)
+#        Chromium with its driver, DejaVu and Liberation fonts for the browser, Cyrillic-drawing and corpus tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,10 +49,11 @@ fi
 
 
 if [ "$extras" = ".[test]" ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] ||
-                                   [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; }; then
+                                   [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] ||
+                                   [ ! -f /usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf ]; }; then
   if command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing Chromium, its driver and DejaVu fonts for the tests (apt-get)" >&2
-    apt_install chromium chromium-driver fonts-dejavu-core
+    echo "setup: installing Chromium, its driver and the DejaVu and Liberation fonts for the tests (apt-get)" >&2
+    apt_install chromium chromium-driver fonts-dejavu-core fonts-liberation
   else
     echo "setup: no apt-get: the browser tests will be skipped (install chromium and chromedriver to run them)" >&2
   fi
