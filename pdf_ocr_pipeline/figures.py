@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import pymupdf
 
-from .pdf.text import sort_words
 
 KINDS = ("diagram", "chart", "table", "photo", "logo", "other")
 
@@ -119,19 +118,11 @@ def words_inside(blocks: Iterable[dict], box: Sequence[float]) -> list[dict]:
 
 
 def text_of(blocks: Sequence[dict]) -> str:
-    """Words as lines of text in reading order (``pdf.text.sort_words``): a word starts a new line unless it
-    overlaps the current line vertically by half its height."""
-    ordered = sort_words([(b["x0"], b["y0"], b["x1"], b["y1"], b["text"]) for b in blocks if b.get("text")])
-    lines: list[list[str]] = []
-    top = bottom = 0.0
-    for _, y0, _, y1, text in ordered:
-        if lines and min(bottom, y1) - max(top, y0) >= 0.5 * (y1 - y0):
-            lines[-1].append(text)
-            top, bottom = min(top, y0), max(bottom, y1)
-        else:
-            lines.append([text])
-            top, bottom = y0, y1
-    return "\n".join(" ".join(line) for line in lines)
+    """Words (block dicts) as lines of text in reading order (``engines.text_layer.lines_of``)."""
+    from .engines.base import Block
+    from .engines.text_layer import lines_of
+
+    return lines_of([Block("word", b["text"], b["x0"], b["y0"], b["x1"], b["y1"]) for b in blocks if b.get("text")])
 
 
 def diagram_over(box: Sequence[float], shape_boxes: Sequence[Sequence[float]]) -> bool:

@@ -42,13 +42,19 @@ class TextLayerEngine:
             textpage = text_page(page)  # one extraction for both the words and the text
             source = "text_layer" if pictures else None
             blocks = [Block("word", w.text, w.x0, w.y0, w.x1, w.y1, None, source) for w in page_words(page, textpage)]
+            layer_boxes = [(b.x0, b.y0, b.x1, b.y1) for b in blocks]
             inserts = []
             for region, read in pictures:
                 if read is None or read.error is not None:
                     continue
-                blocks.extend(replace(b, x0=b.x0 + region.x0, y0=b.y0 + region.y0, x1=b.x1 + region.x0,
-                                      y1=b.y1 + region.y0, source="ocr") for b in read.blocks)
-                inserts.append(((region.x0, region.y0, region.x1, region.y1), read.text))
+                moved = [replace(b, x0=b.x0 + region.x0, y0=b.y0 + region.y0, x1=b.x1 + region.x0,
+                                 y1=b.y1 + region.y0, source="ocr") for b in read.blocks]
+                # a word the text layer has over the picture (a page number on a header picture) is the layer's:
+                # what OCR read there is dropped, also when the picture's reading was made on another page
+                kept = [b for b in moved if not any(_overlap(b, box) for box in layer_boxes)]
+                blocks.extend(kept)
+                inserts.append(((region.x0, region.y0, region.x1, region.y1),
+                                read.text if len(kept) == len(moved) else lines_of(kept)))
             text_dict = page.get_text("dict", textpage=textpage)  # one extraction: the text and its layout
             text = insert_in_reading_order(page_paragraphs(page, text_dict=text_dict), inserts)
             layout = tuple(text_layer_blocks(page, text_dict=text_dict))
@@ -73,3 +79,33 @@ class TextLayerEngine:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+#: An OCR word whose box this share covers a text-layer word's box reads the same text.
+SAME_WORD_OVERLAP = 0.5
+
+
+def _overlap(b: Block, box: tuple[float, float, float, float]) -> bool:
+    w = min(b.x1, box[2]) - max(b.x0, box[0])
+    h = min(b.y1, box[3]) - max(b.y0, box[1])
+    if w <= 0 or h <= 0:
+        return False
+    smaller = min((b.x1 - b.x0) * (b.y1 - b.y0), (box[2] - box[0]) * (box[3] - box[1])) or 1.0
+    return w * h / smaller >= SAME_WORD_OVERLAP
+
+
+def lines_of(blocks: Sequence[Block]) -> str:
+    """Words as lines of text in reading order: a word joins the line it overlaps vertically by half its height."""
+    from ..pdf.text import sort_words
+
+    ordered = sort_words([(b.x0, b.y0, b.x1, b.y1, b.text) for b in blocks])
+    lines: list[list[str]] = []
+    top = bottom = 0.0
+    for _, y0, _, y1, text in ordered:
+        if lines and min(bottom, y1) - max(top, y0) >= 0.5 * (y1 - y0):
+            lines[-1].append(text)
+            top, bottom = min(top, y0), max(bottom, y1)
+        else:
+            lines.append([text])
+            top, bottom = y0, y1
+    return "\n".join(" ".join(line) for line in lines)

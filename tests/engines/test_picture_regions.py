@@ -198,3 +198,23 @@ def test_an_inline_picture_of_a_listed_pictures_size_keeps_its_own_identity(tmp_
     with pymupdf.open(tmp_path / "inline.pdf") as reopened:
         regions = picture_regions(reopened[0])
     assert len(regions) == 2 and regions[0].content != regions[1].content
+
+
+@needs_tesseract
+def test_a_page_number_over_a_repeated_header_picture_is_each_pages_own(tmp_path, tesseract_engine):
+    # a letterhead picture repeated on every page, the page's number written over it as text: the picture is read
+    # once, and each page keeps its own number from the text layer, not the number OCR read on the first page
+    doc = pymupdf.open()
+    for n in (1, 2, 3):
+        page, _ = text_page(doc, "Раздел", [BODY], y=120)
+        page.insert_image(pymupdf.Rect(72, 20, 522, 80), stream=logo_png("ACME Holding         "))
+        page.insert_text((470, 58), f"{n}7", fontname="helv", fontsize=16)  # "17", "27", "37" on the picture
+    doc.save(tmp_path / "numbered.pdf")
+    engine = CountingEngine(tesseract_engine)
+    pages = list(ocr_document("n", tmp_path / "numbered.pdf", _rows(tmp_path / "numbered.pdf"), engine))
+    assert len(engine.seen) == 1  # one picture
+    for n, page in enumerate(pages, 1):
+        assert "ACME" in page.text and f"{n}7" in page.text
+        assert not [b for b in page.blocks if b.source == "ocr" and b.text.strip(".,") in {"17", "27", "37"}]
+        others = {"17", "27", "37"} - {f"{n}7"}
+        assert not any(o in page.text.split() for o in others)
