@@ -129,7 +129,7 @@ def find_connectors(rest: list[Prim], shapes: list[Shape], *, tol: float = 7.0, 
     """
     heads = [p for p in rest if p.closed and p.size < 14 and p.curves == 0 and
              len(g.polygon_vertices(p.points, 0.3)) == 3]
-    dots = [p for p in rest if p.closed and p.curves >= 4 and p.size < 11]
+    dots = [p for p in rest if p.closed and p.curves >= 4 and p.size < 11 and _round(p)]
     vheads = [p for p in rest if not p.closed and p.size < 14 and _is_vee(g.simplify_polyline(p.points, 0.3))]
     lines = [p for p in rest if not p.closed and p not in vheads and p.stroke is not None]
     # strokes inside tasks, events or gateways are icons, not connectors
@@ -138,9 +138,13 @@ def find_connectors(rest: list[Prim], shapes: list[Shape], *, tol: float = 7.0, 
     lines = [p for p in lines if not any(g.contains(s.box, p.box, 0.5) for s in small)]
     out = []
     tips = tuple(q for t in (g.triangle_tip(g.polygon_vertices(h.points, 0.3)) for h in heads) if t for q in t)
-    for pts, dash in _chains(lines, gap=6.0, join=join, tips=() if loose else tips):
-        if len(pts) < 2 or sum(g.dist(pts[i], pts[i + 1]) for i in range(len(pts) - 1)) < 8:
-            continue
+    chains = [(pts, dash) for pts, dash in _chains(lines, gap=6.0, join=join, tips=() if loose else tips)
+              if len(pts) >= 2 and sum(g.dist(pts[i], pts[i + 1]) for i in range(len(pts) - 1)) >= 8]
+    # a tail circle belongs to the one line end nearest its centre (a dotted association may end beside the
+    # circle of a message flow leaving the same event)
+    owner = {id(d): min(((g.dist(g.center(d.box), pts[e]), ci, e) for ci, (pts, _) in enumerate(chains)
+                         for e in (0, -1)), default=(0, None, None))[1:] for d in dots}
+    for ci, (pts, dash) in enumerate(chains):
         head_at = {}
         for end, p in ((0, pts[0]), (1, pts[-1])):
             for h in heads:
@@ -156,8 +160,9 @@ def find_connectors(rest: list[Prim], shapes: list[Shape], *, tol: float = 7.0, 
                     if g.dist(vp[1], p) < 2.5:
                         head_at[end] = ("v", vp[1])
                         break
-        dot_at = {end for end, p in ((0, pts[0]), (1, pts[-1])) for d in dots if g.point_polyline_distance(p, d.points) < 1.5
-                  or g.dist(g.center(d.box), p) < d.size}
+        dot_at = {end for end, p in ((0, pts[0]), (1, pts[-1])) for d in dots
+                  if owner[id(d)] == (ci, -end) and (g.point_polyline_distance(p, d.points) < 1.5
+                                                    or g.dist(g.center(d.box), p) < d.size)}
         if _is_bracket(pts) and not head_at and not dot_at:
             continue
         if loose and dash == "dashed":
@@ -173,6 +178,8 @@ def find_connectors(rest: list[Prim], shapes: list[Shape], *, tol: float = 7.0, 
                     pts = pts[:-1] + [tip] if e else [tip] + pts[1:]
             if 1 in dot_at and 0 not in dot_at and 0 not in head_at:
                 pts, dot_at, head_at = pts[::-1], {0}, {1 - e: h for e, h in head_at.items()}
+        if not head_at and dot_at == {1}:
+            pts, dot_at = pts[::-1], {0}  # a headless line runs from its tail circle
         if 0 in head_at and 1 not in head_at:
             pts = pts[::-1]
             head_at = {1: head_at[0]}
@@ -207,6 +214,28 @@ def find_connectors(rest: list[Prim], shapes: list[Shape], *, tol: float = 7.0, 
         c.source, c.target = src, tgt
         out.append(c)
     return out
+
+
+#: a message flow's tail circle: the outline's farthest point from the box centre, taken per direction (12
+#: sectors), varies by at most this ratio round it (a circle or an outlined ring 0.94; an outlined triangle or
+#: open V head, curved too by its round joins, 0.6 and less on bpmn-js renders)
+TAIL_ROUND = 0.85
+
+
+def _round(p: Prim, sectors: int = 12) -> bool:
+    """A small closed outline that is a circle or a ring (a message flow's start circle), not an outlined
+    arrowhead whose round joins make it curved too."""
+    import math
+    b = p.box
+    w, h = g.width(b), g.height(b)
+    if abs(w - h) > 0.15 * max(w, h):
+        return False
+    c = g.center(b)
+    far = [0.0] * sectors
+    for q in p.points:
+        k = int((math.atan2(q[1] - c[1], q[0] - c[0]) + math.pi) / (2 * math.pi) * sectors) % sectors
+        far[k] = max(far[k], g.dist(c, q))
+    return min(far) >= TAIL_ROUND * max(far) > 0
 
 
 _ARTIFACTS = ("textAnnotation", "dataObject", "dataStore", "dataObjectReference", "dataStoreReference")

@@ -30,9 +30,39 @@ class Shape:
     expanded: bool = False          # a call activity drawn open, its children inside
 
 
+#: most Bezier segments of a rounded rectangle whose corners are one curve each (MIWG and EA tools: 4-8)
+ROUND_RECT_CURVES = 8
+#: a straight side of a rounded rectangle spans at least this share of its bounding box's side; sets apart
+#: outlines whose corner arcs are split into many Beziers (Chromium prints bpmn-js's arcs as 8 each: 32 curves,
+#: sides 70-85 % of the box) from cylinders (straight only left and right) and circles (no straight side)
+SIDE_SHARE = 0.35
+
+
+def _straight_sides(p: Prim) -> set[int]:
+    """Which of the bounding box's sides (0 left, 1 top, 2 right, 3 bottom) hold a long straight segment."""
+    b = p.box
+    tol = 0.5 + 0.01 * p.size
+    found = set()
+    for (x0, y0), (x1, y1) in zip(p.points, p.points[1:]):
+        if abs(y0 - y1) <= tol and abs(x1 - x0) >= SIDE_SHARE * g.width(b):
+            for side, y in ((1, b[1]), (3, b[3])):
+                if abs(y0 - y) <= tol and abs(y1 - y) <= tol:
+                    found.add(side)
+        if abs(x0 - x1) <= tol and abs(y1 - y0) >= SIDE_SHARE * g.height(b):
+            for side, x in ((0, b[0]), (2, b[2])):
+                if abs(x0 - x) <= tol and abs(x1 - x) <= tol:
+                    found.add(side)
+    return found
+
+
 def _is_round_rect(p: Prim) -> bool:
-    if not p.closed or p.curves < 2 or p.curves > 8 or p.lines < 2:
+    if not p.closed or p.curves < 2 or p.lines < 2:
         return False
+    sides = _straight_sides(p)
+    if p.curves > ROUND_RECT_CURVES and len(sides) < 4:
+        return False
+    if sides == {0, 2}:
+        return False  # straight only left and right: a cylinder (data store)
     b = p.box
     if g.width(b) < 15 or g.height(b) < 12:
         return False
@@ -75,11 +105,15 @@ def classify(prims: list[Prim]) -> tuple[list[Shape], list[Prim]]:
             shapes.append(Shape("lane", b, p))
         elif p.curves == 0 and _dog_eared(verts) and 10 < w < 80 and 14 < h < 100 and h > 0.9 * w:
             shapes.append(Shape("dataObjectReference", b, p))
-        elif p.curves >= 4 and p.lines >= 1 and 15 < w < 120 and 12 < h < 120 and _cylinder(p):
+        elif p.curves == 0 and _dog_eared(verts, folded=True) and FOLDED_MIN <= min(w, h) and max(w, h) < 80:
+            shapes.append(Shape("dataObjectReference", b, p, confidence=0.8))
+        elif (p.curves >= 4 or p.curves >= 2 and _straight_sides(p) == {0, 2}) and p.lines >= 1 and \
+                15 < w < 120 and 12 < h < 120 and _cylinder(p):
             shapes.append(Shape("dataStoreReference", b, p))
         else:
             rest.append(p)
     shapes = _stacked_discs(shapes)
+    shapes = _drop_icons(shapes, rest)
     gates = [s.box for s in shapes if s.type == "exclusiveGateway"]
     # circles inside a diamond are gateway icons (inclusive, event-based), not events
     rest.extend(c for c in circles if any(g.contains(gb, c.box, 1.0) for gb in gates))
@@ -91,22 +125,62 @@ def classify(prims: list[Prim]) -> tuple[list[Shape], list[Prim]]:
     return shapes, rest
 
 
-def _dog_eared(verts: list[g.Point]) -> bool:
-    """A page with one corner folded: 5 vertices (outline only) or 6 (the fold drawn into the outline), three
-    corners of the bounding box present and the fourth cut off."""
-    if len(verts) not in (5, 6):
-        return False
+def _distinct(verts: list[g.Point], tol: float) -> list[g.Point]:
+    """The vertices with revisits dropped (an outline that runs on into its fold passes corners twice)."""
+    out: list[g.Point] = []
+    for v in verts:
+        if all(g.dist(v, u) > tol for u in out):
+            out.append(v)
+    return out
+
+
+#: smallest side of a page with its fold drawn, any aspect, points (hdBPMN sketches drawn by bpmn-js at their
+#: sketched size: 6 x 7.5 pt up to 28 x 24 pt; the drawn fold sets them apart, so neither size nor aspect must)
+FOLDED_MIN = 5.0
+
+
+def _drop_icons(shapes: list[Shape], rest: list[Prim]) -> list[Shape]:
+    """Folded pages drawn inside an activity or event are its icon, not data objects of their own."""
+    hosts = [s for s in shapes if s.type in ("task", "exclusiveGateway") and s.prim is not None]
+    out = []
+    for s in shapes:
+        if s.type == "dataObjectReference" and s.confidence < 0.9 and s.prim is not None and \
+                any(g.contains(h.box, s.box, 1.0) for h in hosts):
+            rest.append(s.prim)
+        else:
+            out.append(s)
+    return out
+
+
+def _dog_eared(verts: list[g.Point], folded: bool = False) -> bool:
+    """A page with one corner folded: 5 distinct vertices (outline only) or 6 (the fold drawn into the outline,
+    also when the path closes and runs on to draw the fold: bpmn-js via Chromium), three corners of the bounding
+    box present and the fourth cut off."""
     b = g.box_of(verts)
     tol = 0.06 * max(g.width(b), g.height(b)) + 0.3
+    if len(verts) > 6:
+        verts = _distinct(verts, tol)
+    if len(verts) not in (5, 6):
+        return False
     corners = [(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])]
     present = [any(g.dist(v, c) <= tol for v in verts) for c in corners]
-    return sum(present) == 3
+    if sum(present) != 3:
+        return False
+    if not folded:
+        return True
+    # the fold drawn: a sixth vertex inside the box, at the cut corner's x of one neighbour and y of the other
+    cut = corners[present.index(False)]
+    inner = [v for v in verts if all(g.dist(v, c) > tol for c in corners) and b[0] + tol < v[0] < b[2] - tol
+             and b[1] + tol < v[1] < b[3] - tol]
+    return len(verts) == 6 and len(inner) == 1 and g.dist(inner[0], cut) < 0.6 * max(g.width(b), g.height(b))
 
 
 def _stacked_discs(shapes: list[Shape]) -> list[Shape]:
     """A data store drawn as a stack of flat rounded outlines of one width (some tools draw the cylinder's
-    rings that way): small 'tasks' sharing left and right edges and overlapping vertically become one."""
-    small = [s for s in shapes if s.type == "task" and g.width(s.box) < 80 and g.height(s.box) < 0.8 * g.width(s.box)]
+    rings that way): small 'tasks' (or discs already read as cylinders) sharing left and right edges and
+    overlapping vertically become one."""
+    small = [s for s in shapes if s.type in ("task", "dataStoreReference") and g.width(s.box) < 80
+             and g.height(s.box) < 0.8 * g.width(s.box)]
     out = [s for s in shapes if s not in small]
     groups: list[list[Shape]] = []
     for s in sorted(small, key=lambda s: s.box[1]):
@@ -135,6 +209,9 @@ def _cylinder(p: Prim) -> bool:
 
 
 SAME_RING = 0.95
+#: a fill-only ring under this share of the page's typical stroked ring is a connector's tail, not an event
+#: (bpmn-js bold message-flow tails printed by Chromium: 13.5 pt discs beside 25-28 pt events, ratio 0.5)
+TAIL_SHARE = 0.7
 
 
 def _unseen_stroke(p: Prim) -> bool:
@@ -172,10 +249,15 @@ def _events(circles: list[Prim], rest: list[Prim], thin: float) -> list[Shape]:
         else:
             groups.append([c])
     out = []
+    stroked = sorted(grp[0].size for grp in groups if any(c.stroke is not None for c in grp))
+    ordinary = stroked[len(stroked) // 2] if stroked else 0.0
     for grp in groups:
         outer = grp[0]
         if outer.size < 11:
             rest.extend(grp)  # small circles: connector ends and icon parts
+            continue
+        if all(c.stroke is None for c in grp) and outer.size < TAIL_SHARE * ordinary:
+            rest.extend(grp)  # a ring painted as two discs, much smaller than the stroked rings: a flow's tail
             continue
         inner = [c for c in grp[1:] if c.size > 0.78 * outer.size]
         others = [c for c in grp[1:] if c.size <= 0.78 * outer.size]

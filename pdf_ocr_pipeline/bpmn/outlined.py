@@ -1,0 +1,129 @@
+"""Dashed strokes that a renderer has outlined: give them back as one stroked, dashed line.
+
+Some PDF printers (Chromium's Skia among them) do not write a dashed stroke as a path with a dash array: they
+convert every dash to its own filled outline, so a dashed or dotted connector reaches ``page.get_drawings()``
+as one fill-only drawing of many small closed subpaths (capsules with round caps, or round dots), in order
+along the line. Left as they are, the pieces are neither a line nor a shape (dots a few points apart are even
+taken for shadows of each other). Here such a run is recognised by geometry alone, independent of the tool's
+numbers: closed fill-only pieces of one drawing, all about as wide as each other (the stroke width), each
+lying along the line they make, with gaps between them. It becomes one open prim along the pieces' centre line,
+stroked in the fill's colour with that width, and typed ``dashed`` or ``dotted`` by ``geometry.dash_kind`` from
+the measured dash (ink length of a piece) and the stroke width, as a path's own dash array would be.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import median
+
+from pdf_ocr_pipeline.bpmn import geometry as g
+
+#: fewest pieces that make a dashed line (two could be any pair of marks; bpmn-js connectors have 5 and more)
+MIN_PIECES = 3
+#: widest outlined stroke taken for a connector's dashes, points (bpmn-js: 1.1-2.3 pt at 0.75 px/pt; Visio and
+#: EA draw theirs at 0.5-1.5 pt)
+MAX_STROKE = 4.0
+#: a regular piece is at most this much wider than the median piece (round-off of flattened caps: measured
+#: 1.0-1.05 on bpmn-js default and bold renders)
+WIDTH_SPREAD = 1.35
+#: share of the pieces that must be regular capsules or dots (the rest: dashes bent round a corner; bpmn-js
+#: message flows with two bends have 1-2 of 15-40)
+MIN_REGULAR = 0.6
+#: a capsule's axis may turn at most this far (cosine) from the line to its neighbour (a row of glyph strokes
+#: drawn as curves does not line up so)
+MIN_ALIGN = 0.95
+#: widest gap between neighbouring pieces, in stroke widths (bpmn-js: message flow 6.3 w, association 1.5 w)
+MAX_GAP_W = 12.0
+
+
+def _axis(pts) -> tuple[g.Point, tuple[float, float], float, float]:
+    """Centre, unit direction of the principal axis, extent along it and extent across it."""
+    n = len(pts)
+    cx, cy = sum(p[0] for p in pts) / n, sum(p[1] for p in pts) / n
+    sxx = sum((p[0] - cx) ** 2 for p in pts)
+    syy = sum((p[1] - cy) ** 2 for p in pts)
+    sxy = sum((p[0] - cx) * (p[1] - cy) for p in pts)
+    a = 0.5 * math.atan2(2 * sxy, sxx - syy)
+    u = (math.cos(a), math.sin(a))
+    ts = [(p[0] - cx) * u[0] + (p[1] - cy) * u[1] for p in pts]
+    ls = [-(p[0] - cx) * u[1] + (p[1] - cy) * u[0] for p in pts]
+    return (cx, cy), u, max(ts) - min(ts), max(ls) - min(ls)
+
+
+def _tips(p, c, u, length) -> tuple[g.Point, g.Point]:
+    h = 0.5 * length
+    return (c[0] - h * u[0], c[1] - h * u[1]), (c[0] + h * u[0], c[1] + h * u[1])
+
+
+def _run_line(pieces) -> tuple[list[g.Point], float, float, float] | None:
+    """(centre line, stroke width, dash ink length, gap) if ``pieces`` (closed prims in drawing order) are the
+    dashes of one line, else None."""
+    if len(pieces) < MIN_PIECES:
+        return None
+    fits = [_axis(p.points) for p in pieces]
+    widths = [min(ln, wd) for _, _, ln, wd in fits]
+    w = median(widths)
+    if not 0.1 < w <= MAX_STROKE:
+        return None
+    regular = [wd <= WIDTH_SPREAD * w + 0.2 for _, _, _, wd in fits]
+    if sum(regular) < max(MIN_PIECES, MIN_REGULAR * len(pieces)):
+        return None
+    ink = median(ln for (_, _, ln, _), r in zip(fits, regular) if r)
+    if any(p.size > 2.0 * ink + 2 * w for p in pieces):
+        return None  # a piece much bigger than a dash: not a dash run
+    centres = [c for c, _, _, _ in fits]
+    line: list[g.Point] = []
+    gaps = []
+    for i, (p, (c, u, ln, _), r) in enumerate(zip(pieces, fits, regular)):
+        nxt = centres[i + 1] if i + 1 < len(pieces) else None
+        prv = centres[i - 1] if i else None
+        if r and ln <= 1.5 * w:  # a dot: its own axis is round-off, only its centre is on the line
+            a = b = c
+        elif r:
+            a, b = _tips(p, c, u, ln)
+            ref = nxt if nxt is not None else None
+            if ref is not None and g.dist(a, ref) < g.dist(b, ref) or ref is None and prv is not None and \
+                    g.dist(b, prv) < g.dist(a, prv):
+                a, b = b, a
+            if ln > 1.5 * w:  # a capsule (not a dot): it lies along the line it makes
+                to = nxt if nxt is not None else prv
+                d = g.dist(c, to)
+                if d > 0 and abs((to[0] - c[0]) * u[0] + (to[1] - c[1]) * u[1]) / d < MIN_ALIGN and r and \
+                        all(regular[max(0, i - 1):i + 2]):
+                    return None
+        else:  # a dash bent round a corner: enter at the point nearest the last tip, leave nearest the next
+            a = min(p.points, key=lambda q: g.dist(q, line[-1])) if line else p.points[0]
+            b = max(p.points, key=lambda q: g.dist(q, a))
+        if line:
+            gaps.append(g.dist(line[-1], a))
+        line += [a, b] if a != b else [a]
+    if not gaps or min(gaps) < 0.1 or max(gaps) > MAX_GAP_W * w:
+        return None  # pieces that touch are one outline's parts; far apart, they are separate marks
+    return g.simplify_polyline(line), w, ink, median(gaps)
+
+
+def restroke(prims: list) -> list:
+    """``prims`` with each outlined dash run (fill-only closed pieces of one drawing) replaced by one open
+    stroked prim carrying its dash kind; everything else unchanged, order kept."""
+    from dataclasses import replace
+    groups: dict[int, list[int]] = {}
+    for i, p in enumerate(prims):
+        if p.closed and p.stroke is None and p.fill is not None and p.size <= 40:
+            groups.setdefault(p.order, []).append(i)
+    out_at: dict[int, object] = {}
+    drop: set[int] = set()
+    for order, idx in groups.items():
+        if len(idx) < MIN_PIECES:
+            continue
+        run = _run_line([prims[i] for i in idx])
+        if run is None:
+            continue
+        line, w, ink, gap = run
+        first = prims[idx[0]]
+        out_at[idx[0]] = replace(first, points=tuple(line), closed=False, curves=0, lines=len(line) - 1,
+                                 stroke=first.fill, fill=None, width=w,
+                                 dash=g.dash_kind(f"[ {ink:.2f} {gap:.2f} ] 0", w))
+        drop |= set(idx)
+    if not out_at:
+        return prims
+    return [out_at[i] if i in out_at else p for i, p in enumerate(prims) if i in out_at or i not in drop]
