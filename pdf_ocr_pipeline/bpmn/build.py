@@ -19,6 +19,10 @@ def annotations(rest: list[Prim], words: list[Word]) -> list[Shape]:
     for b in brackets(rest):
         right = [w for w in words if b[0] <= w[1][0] <= b[0] + 250 and b[1] - 2 <= g.center(w[1])[1] <= b[3] + 2]
         x1 = max([b[2]] + [w[1][2] + 2 for w in right])
+        if right:
+            # the box's right side is not drawn: where the text leaves room below it inside the bracket, take
+            # it to leave as much room on its right (a box sized by hand, larger than its text both ways)
+            x1 += max(0.0, b[3] - max(w[1][3] for w in right))
         out.append(Shape("textAnnotation", (b[0], b[1], x1, b[3]), confidence=0.85))
     return out
 

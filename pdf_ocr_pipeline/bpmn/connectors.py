@@ -201,6 +201,13 @@ def find_connectors(rest: list[Prim], shapes: list[Shape], *, tol: float = 7.0, 
             if kind == "messageFlow" and not dot_at and head is None and \
                     any(s.type in _ARTIFACTS for s in (src, tgt)):
                 kind = "association"
+        if kind == "association" and dash == "dashed" and not loose:
+            # a dashed line between two pools whose head and tail went unseen (its end short of the border by
+            # the head's length): a message flow
+            ms, mt = (_snap(q, shapes, 1.5 * tol, "messageFlow") for q in (pts[0], pts[-1]))
+            if ms is not None and mt is not None and not any(s.type in _ARTIFACTS for s in (ms, mt)) and \
+                    _pool(ms) is not _pool(mt):
+                kind, src, tgt = "messageFlow", ms, mt
         if kind == "association" and dash == "solid" and not head_at:
             if not (loose and src is not None and tgt is not None and src is not tgt and
                     all(_flow_node(s) for s in (src, tgt))):
@@ -270,6 +277,13 @@ def _dash_end(pts: list[g.Point], end: int, heads: list[Prim]) -> tuple[str | No
         t = max(0.0, max(near))
         return "head", (b[0] + t * u[0], b[1] + t * u[1])
     return "dot", b
+
+
+def _pool(s: Shape) -> Shape | None:
+    """The pool a shape lies in (itself for a pool), or None."""
+    while s is not None and s.type != "participant":
+        s = s.parent
+    return s
 
 
 def _flow_node(s: Shape) -> bool:

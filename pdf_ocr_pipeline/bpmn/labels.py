@@ -45,6 +45,29 @@ def _vertical(b: g.Box) -> bool:
     return g.height(b) > 1.8 * g.width(b)
 
 
+def _vertical_words(words: list[Word]) -> set[int]:
+    """Indices of words written bottom to top: boxes much taller than wide, and short words ("SAP", "QA",
+    "of", "a": not tall enough to tell alone) that stand in a column with one of those, the same left and
+    right edges (a line's height), the gap between them under a line high."""
+    vert = {i for i, w in enumerate(words) if _vertical(w[1]) and len(w[0]) > 1}
+    grown = True
+    while grown:
+        grown = False
+        for i, w in enumerate(words):
+            b = w[1]
+            if i in vert:
+                continue
+            for j in vert:
+                o = words[j][1]
+                wd = g.width(o)
+                if abs(b[0] - o[0]) < 0.1 * wd and abs(b[2] - o[2]) < 0.1 * wd \
+                        and -0.5 * wd < max(o[1] - b[3], b[1] - o[3]) < 1.5 * wd:
+                    vert.add(i)
+                    grown = True
+                    break
+    return vert
+
+
 def _continues(a: list[Word], b: list[Word]) -> bool:
     """Line ``b`` continues line ``a``: its first word starts within a word height of ``a``'s last word's end,
     and the two overlap by most of the lower one's height."""
@@ -57,7 +80,8 @@ def _continues(a: list[Word], b: list[Word]) -> bool:
 def lines_of(words: list[Word]) -> list[list[Word]]:
     """Group words into text lines (horizontal text left to right; vertical text bottom to top)."""
     lines: list[list[Word]] = []
-    horiz = sorted([w for w in words if not _vertical(w[1]) or len(w[0]) <= 1], key=lambda w: (w[1][1], w[1][0]))
+    vi = _vertical_words(words)
+    horiz = sorted([w for i, w in enumerate(words) if i not in vi], key=lambda w: (w[1][1], w[1][0]))
     for w in horiz:
         h = g.height(w[1])
         cy = (w[1][1] + w[1][3]) / 2
@@ -77,7 +101,7 @@ def lines_of(words: list[Word]) -> list[list[Word]]:
     while pair := next(((a, b) for a in lines for b in lines if b is not a and _continues(a, b)), None):
         pair[0].extend(pair[1])
         lines.remove(pair[1])
-    vert = sorted([w for w in words if _vertical(w[1]) and len(w[0]) > 1], key=lambda w: (w[1][0], -w[1][3]))
+    vert = sorted([w for i, w in enumerate(words) if i in vi], key=lambda w: (w[1][0], -w[1][3]))
     vlines: list[list[Word]] = []
     for w in vert:
         wd = g.width(w[1])
@@ -148,17 +172,30 @@ def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
     holders = [s for s in shapes if (s.type in INSIDE and not getattr(s, "expanded", False))
                or (s.type == "subProcess" and "collapsed" in s.markers)]
     heads = [s for s in shapes if s.type in ("participant", "lane") and getattr(s, "header", None)]
+    # a pool that holds nothing (a black box; no lanes, no shapes) may have its name anywhere inside, as
+    # tools centre it there, not in a header band
+    region = {id(s): s.box if s.type == "participant" and not any(
+        t is not s and g.contains_point(s.box, g.center(t.box), 0) for t in shapes) else s.header for s in heads}
+    # associations (and data associations) carry no name in BPMN: words near them belong elsewhere
+    connectors = [c for c in connectors if "ssociation" not in c.type]
     inside: dict[int, list[Word]] = {}
     free: list[Word] = []
     for w in words:
         c = g.center(w[1])
         cands = [s for s in holders if g.contains_point(s.box, c, 1.0)]
-        cands += [s for s in heads if g.contains_point(s.header, c, 1.0)]
+        cands += [s for s in heads if g.contains_point(region[id(s)], c, 1.0)]
         if cands:
             best = min(cands, key=lambda s: g.area(s.box) if s.type not in ("participant", "lane") else 0)
             inside.setdefault(id(best), []).append(w)
         else:
             free.append(w)
+    for s in heads:  # a black box's name: the block nearest its centre; other words there label flows
+        if region[id(s)] is s.box and s.box is not s.header and inside.get(id(s)):
+            blks = blocks_of(lines_of(inside[id(s)]))
+            name = min(blks, key=lambda bl: g.box_distance(_box(bl), (*g.center(s.box), *g.center(s.box))))
+            keep = {id(w) for ln in name for w in ln}
+            free += [w for w in inside[id(s)] if id(w) not in keep]
+            inside[id(s)] = [w for w in inside[id(s)] if id(w) in keep]
     for s in holders + heads:
         ws = inside.get(id(s))
         if ws:
@@ -197,7 +234,8 @@ def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
             size = max(g.width(s.box), g.height(s.box))
             gap = g.box_distance(b, s.box)
             overlap = min(b[2], s.box[2]) - max(b[0], s.box[0])
-            if gap < max(0.6 * size, 2.5 * h) and (overlap > 0 or gap < 0.5 * size):
+            if gap < max(0.6 * size, 2.5 * h) and (overlap > 0 or gap < max(0.5 * size, 1.5 * h)):
+                # (beside a small shape: within a line and a half of it)
                 # tools centre a shape's label under or over it; a flow label beside a gateway is off centre
                 centred = abs(g.center(b)[0] - g.center(s.box)[0]) < max(4.0, 0.12 * g.width(b))
                 score = gap + (0 if overlap > 0 else 4) - (4 if centred and gap < 1.5 * h else 0)

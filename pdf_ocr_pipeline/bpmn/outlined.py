@@ -85,11 +85,11 @@ def _run_line(pieces) -> tuple[list[g.Point], float, float, float] | None:
             if ref is not None and g.dist(a, ref) < g.dist(b, ref) or ref is None and prv is not None and \
                     g.dist(b, prv) < g.dist(a, prv):
                 a, b = b, a
-            if ln > 1.5 * w:  # a capsule (not a dot): it lies along the line it makes
-                to = nxt if nxt is not None else prv
-                d = g.dist(c, to)
-                if d > 0 and abs((to[0] - c[0]) * u[0] + (to[1] - c[1]) * u[1]) / d < MIN_ALIGN and r and \
-                        all(regular[max(0, i - 1):i + 2]):
+            if ln > 1.5 * w:  # a capsule (not a dot): it lies along the line it makes, towards one neighbour
+                # at least (the line may turn in the gap on its other side)
+                if r and all(regular[max(0, i - 1):i + 2]) and not any(
+                        g.dist(c, to) == 0 or abs((to[0] - c[0]) * u[0] + (to[1] - c[1]) * u[1]) / g.dist(c, to)
+                        >= MIN_ALIGN for to in (nxt, prv) if to is not None):
                     return None
         else:  # a dash bent round a corner: enter at the point nearest the last tip, leave nearest the next
             a = min(p.points, key=lambda q: g.dist(q, line[-1])) if line else p.points[0]

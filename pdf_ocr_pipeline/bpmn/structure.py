@@ -118,6 +118,7 @@ def refine(shapes: list[Shape], rest: list[Prim]) -> list[Shape]:
         if s.type == "task" and "collapsed" in s.markers:
             s.type = "subProcess"
     _pools_and_lanes(shapes, rest)
+    _collapsed_pools(shapes, rest)
     _parents(shapes)
     _boundary(shapes)
     return shapes
@@ -218,6 +219,39 @@ def _pools_and_lanes(shapes: list[Shape], rest: list[Prim]) -> None:
     for s in list(shapes):
         if s.type in ("participant", "lane") and g.width(s.box) < 60:
             shapes.remove(s)
+
+
+#: a collapsed (black-box) pool: a sharp rectangle at least this long ...
+COLLAPSED_LONG = 120.0
+#: ... this many times as long as it is thick (its name runs along it, or in a strip at its start) ...
+COLLAPSED_ASPECT = 3.0
+#: ... and at least this thick (points): thinner bands are rules and separators
+COLLAPSED_THICK = 15.0
+
+
+def _collapsed_pools(shapes: list[Shape], rest: list[Prim]) -> None:
+    """Pools drawn collapsed (black boxes): a long, thin, sharp, stroked rectangle (horizontal or vertical)
+    that holds no shapes, lies in no other shape and overlaps no pool or lane. Too thin to have been typed
+    as a lane; its name is written inside, so the whole box is its header. Taken out of ``rest`` (in place).
+    """
+    taken = set()
+    for i, p in enumerate(rest):
+        if not p.closed or p.curves or p.stroke is None or p.dash != "solid":
+            continue
+        b = p.box
+        long_, thick = max(g.width(b), g.height(b)), min(g.width(b), g.height(b))
+        if long_ < COLLAPSED_LONG or thick < COLLAPSED_THICK or long_ < COLLAPSED_ASPECT * thick:
+            continue
+        if not g.is_axis_rect(g.polygon_vertices(p.points, max(0.4, 0.02 * p.size)), tol=max(1.0, 0.03 * long_)):
+            continue
+        if any(g.intersection(s.box, b) > 0.02 * g.area(b) for s in shapes) or any(
+                j != i and q.closed and q.size > 0.5 * thick and g.contains(b, q.box, 1.0) for j, q in enumerate(rest)):
+            continue  # holds or overlaps shapes, or other outlines (a table, a legend): not a black box
+        s = Shape("participant", b, p, confidence=0.8)
+        s.header = b
+        shapes.append(s)
+        taken.add(i)
+    rest[:] = [p for i, p in enumerate(rest) if i not in taken]
 
 
 def _parents(shapes: list[Shape]) -> None:
