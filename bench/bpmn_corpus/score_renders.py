@@ -1,6 +1,8 @@
-"""Render ``.bpmn`` files with bpmn-js and score the BPMN stage on the renders against the renderer's truth.
+"""Render ``.bpmn`` files with bpmn-js or bpmn-visualization and score the BPMN stage on the renders against the
+renderer's truth.
 
-    .venv/bin/python -m bench.bpmn_corpus.score_renders FILE.bpmn ... [--theme default|bold] [--out DIR]
+    .venv/bin/python -m bench.bpmn_corpus.score_renders FILE.bpmn ... [--renderer bpmnjs|bpmnvis]
+        [--theme default|bold] [--out DIR]
 
 Prints per file and total shapes F1 / flows F1 / labels exact (``bench.bpmn_eval.score``; truth in page points,
 no fitted transform). A measurement, never a tuning loop: do not tune on renders of the MIWG reference models.
@@ -14,6 +16,9 @@ import time
 from pathlib import Path
 
 from bench.bpmn_corpus import render_bpmnjs as rb
+from bench.bpmn_corpus import render_bpmnvis as rv
+
+RENDERERS = {"bpmnjs": rb, "bpmnvis": rv}  # bpmnvis: bpmn-visualization, default theme only
 
 
 def main(argv=None) -> int:
@@ -23,18 +28,25 @@ def main(argv=None) -> int:
     from pdf_ocr_pipeline.bpmn.parse_truth import parse_bpmn
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", type=Path, nargs="+")
-    ap.add_argument("--theme", choices=sorted(rb.THEMES), default="default")
+    ap.add_argument("--renderer", choices=sorted(RENDERERS), default="bpmnjs")
+    ap.add_argument("--theme", choices=sorted(rb.THEMES), default="default", help="bpmnjs only")
     ap.add_argument("--out", type=Path, default=None, help="keep the renders here (default: a temp dir)")
     ap.add_argument("--per-class", action="store_true")
     args = ap.parse_args(argv)
-    out = args.out or Path(tempfile.mkdtemp(prefix="bpmnjs-renders-"))
+    if args.renderer != "bpmnjs" and args.theme != "default":
+        ap.error("--theme is for --renderer bpmnjs")
+    r = RENDERERS[args.renderer]
+    why = r.available()
+    if why:
+        ap.exit(2, why + "\n")
+    out = args.out or Path(tempfile.mkdtemp(prefix=f"{args.renderer}-renders-"))
     total, t0 = Score(), time.time()
     print("| file | shapes | shape F1 | flows | flow F1 | labels exact |\n|---|---|---|---|---|---|")
     with rb.chromium() as driver:
         for f in args.files:
             try:
-                truth = rb.render_file(f, out, theme=args.theme, driver=driver)
-            except Exception as e:  # noqa: BLE001 - a model bpmn-js cannot import is reported, not fatal
+                truth = r.render_file(f, out, theme=args.theme, driver=driver)
+            except Exception as e:  # noqa: BLE001 - a model the renderer cannot import is reported, not fatal
                 print(f"| {f.stem} | render failed: {str(e)[:80]} |")
                 continue
             pred = extract_diagram(Path(truth.pdf), 1) or BpmnDiagram(page_no=1, width=0.0, height=0.0)
@@ -45,7 +57,7 @@ def main(argv=None) -> int:
             print(f"| {f.stem} | {ns} | {fs:.3f} | {nf} | {ff:.3f} | {s.exact}/{s.labels} |")
     _, _, fs, ns = total.prf(SHAPE_CLASSES)
     _, _, ff, nf = total.prf(FLOW_CLASSES)
-    print(f"| **total ({args.theme})** | {ns} | {fs:.3f} | {nf} | {ff:.3f} | {total.exact}/{total.labels} |")
+    print(f"| **total ({args.renderer} {args.theme})** | {ns} | {fs:.3f} | {nf} | {ff:.3f} | {total.exact}/{total.labels} |")
     print(f"\n{time.time() - t0:.0f} s; renders in {out}")
     if args.per_class:
         print(per_class_table(total))
