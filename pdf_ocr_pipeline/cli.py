@@ -154,15 +154,11 @@ def _summarize(settings: Settings, doc_id: str, path: Path, seconds: float) -> D
 
 
 def replaced_layers(rendered) -> int:
-    """Pages whose text layer was judged poor (``pdf.inspect.layer_replaced``: garbage, or implausible words), so
-    OCR read them instead, from ``rendered_pages``' ``text_layer_verdict``."""
-    import polars as pl
+    """Pages whose text layer was judged poor, so OCR read them instead (``pdf.inspect.verdict_replaces_layer``)."""
+    from .pdf.inspect import verdict_replaces_layer
 
-    from .pdf.inspect import MIN_TEXT_CHARS, VERDICT_GARBAGE
-
-    verdict = pl.col("text_layer_verdict").fill_null("")
-    return rendered.filter((pl.col("text_chars").fill_null(0) >= MIN_TEXT_CHARS)
-                           & ((verdict == VERDICT_GARBAGE) | verdict.str.contains(" implausible "))).height
+    return sum(verdict_replaces_layer(chars, verdict)
+               for chars, verdict in rendered.select("text_chars", "text_layer_verdict").iter_rows())
 
 
 def _progress(stream, done: int, total: int, label: str) -> None:

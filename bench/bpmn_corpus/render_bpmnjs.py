@@ -128,10 +128,10 @@ class Truth:
         return json.dumps(d, ensure_ascii=False, indent=1)
 
 
-def available() -> str | None:
-    """Why rendering cannot run here, or ``None`` when it can."""
-    if not VIEWER_JS.exists():
-        return f"{VIEWER_JS} missing: run `npm ci` in {NODE_DIR}"
+def available(script: Path = VIEWER_JS) -> str | None:
+    """Why rendering with the renderer's bundle ``script`` cannot run here, or ``None`` when it can."""
+    if not script.exists():
+        return f"{script} missing: run `npm ci` in {NODE_DIR}"
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         return "needs Debian's chromium and chromium-driver"
     return None
@@ -164,7 +164,6 @@ def render(bpmn_xml: str, out_pdf: Path, *, theme: dict | str | None = None, dri
     if driver is None:
         with chromium() as d:
             return render(bpmn_xml, out_pdf, theme=theme, driver=d)
-    from selenium.webdriver.common.print_page_options import PrintOptions
     cfg = THEMES[theme] if isinstance(theme, str) else (theme or {})
     with tempfile.TemporaryDirectory(prefix="bpmnjs-page-") as tmp:
         page = Path(tmp) / "page.html"
@@ -175,18 +174,33 @@ def render(bpmn_xml: str, out_pdf: Path, *, theme: dict | str | None = None, dri
         if not res.get("ok"):
             raise RuntimeError(f"bpmn-js could not import the diagram: {res.get('error')}")
         elements = driver.execute_script(_TRUTH_JS, PX_TO_PT)
-        opts = PrintOptions()
-        opts.page_width = res["W"] * 2.54 / 96  # cm
-        opts.page_height = res["H"] * 2.54 / 96
-        opts.margin_top = opts.margin_bottom = opts.margin_left = opts.margin_right = 0
-        opts.background = True
-        opts.shrink_to_fit = False
-        out_pdf = Path(out_pdf)
-        out_pdf.parent.mkdir(parents=True, exist_ok=True)
-        out_pdf.write_bytes(base64.b64decode(driver.print_page(opts)))
+        out_pdf = print_pdf(driver, res["W"], res["H"], out_pdf)
     truth = Truth(pdf=str(out_pdf), width_pt=res["W"] * PX_TO_PT, height_pt=res["H"] * PX_TO_PT,
                   elements=elements, warnings=res.get("warnings", []))
     truth.xml = truth_xml(bpmn_xml, elements)
+    return truth
+
+
+def print_pdf(driver, width_px: float, height_px: float, out_pdf: Path) -> Path:
+    """Chromium prints the page it shows to ``out_pdf``: one page of the drawing's size, no margins, backgrounds on."""
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    opts = PrintOptions()
+    opts.page_width = width_px * 2.54 / 96  # cm
+    opts.page_height = height_px * 2.54 / 96
+    opts.margin_top = opts.margin_bottom = opts.margin_left = opts.margin_right = 0
+    opts.background = True
+    opts.shrink_to_fit = False
+    out_pdf = Path(out_pdf)
+    out_pdf.parent.mkdir(parents=True, exist_ok=True)
+    out_pdf.write_bytes(base64.b64decode(driver.print_page(opts)))
+    return out_pdf
+
+
+def save_truth(truth: Truth, out_dir: Path, stem: str) -> Truth:
+    """``<stem>.truth.bpmn`` and ``<stem>.truth.json`` beside the render."""
+    (out_dir / f"{stem}.truth.bpmn").write_text(truth.xml, encoding="utf-8")
+    (out_dir / f"{stem}.truth.json").write_text(truth.to_json(), encoding="utf-8")
     return truth
 
 
@@ -243,9 +257,7 @@ def render_file(src: Path, out_dir: Path, *, theme: str = "default", driver=None
     """``src`` -> ``out_dir/<stem>.pdf``, ``<stem>.truth.bpmn``, ``<stem>.truth.json``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     truth = render(Path(src).read_text(encoding="utf-8"), out_dir / f"{src.stem}.pdf", theme=theme, driver=driver)
-    (out_dir / f"{src.stem}.truth.bpmn").write_text(truth.xml, encoding="utf-8")
-    (out_dir / f"{src.stem}.truth.json").write_text(truth.to_json(), encoding="utf-8")
-    return truth
+    return save_truth(truth, out_dir, src.stem)
 
 
 def main(argv=None) -> int:

@@ -17,12 +17,11 @@ bpmn-visualization does not draw (data objects, data stores, data associations, 
 from __future__ import annotations
 
 import argparse
-import base64
 import tempfile
 from pathlib import Path
 
 from bench.bpmn_corpus import render_bpmnjs as rb
-from bench.bpmn_corpus.render_bpmnjs import CHROMEDRIVER, CHROMIUM, MARGIN_PX, NODE_DIR, PX_TO_PT, Truth, chromium
+from bench.bpmn_corpus.render_bpmnjs import MARGIN_PX, NODE_DIR, PX_TO_PT, Truth, chromium
 
 VIS_JS = NODE_DIR / "node_modules" / "bpmn-visualization" / "dist" / "bpmn-visualization.min.js"
 
@@ -95,11 +94,7 @@ return out;
 
 def available() -> str | None:
     """Why rendering cannot run here, or ``None`` when it can."""
-    if not VIS_JS.exists():
-        return f"{VIS_JS} missing: run `npm ci` in {NODE_DIR}"
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        return "needs Debian's chromium and chromium-driver"
-    return None
+    return rb.available(VIS_JS)
 
 
 def render(bpmn_xml: str, out_pdf: Path, *, driver=None) -> Truth:
@@ -108,7 +103,6 @@ def render(bpmn_xml: str, out_pdf: Path, *, driver=None) -> Truth:
     if driver is None:
         with chromium() as d:
             return render(bpmn_xml, out_pdf, driver=d)
-    from selenium.webdriver.common.print_page_options import PrintOptions
     with tempfile.TemporaryDirectory(prefix="bpmnvis-page-") as tmp:
         page = Path(tmp) / "page.html"
         page.write_text(_PAGE.format(js=VIS_JS.as_uri()), encoding="utf-8")
@@ -117,15 +111,7 @@ def render(bpmn_xml: str, out_pdf: Path, *, driver=None) -> Truth:
         if not res.get("ok"):
             raise RuntimeError(f"bpmn-visualization could not load the diagram: {res.get('error')}")
         elements = driver.execute_script(_TRUTH_JS, PX_TO_PT)
-        opts = PrintOptions()
-        opts.page_width = res["W"] * 2.54 / 96  # cm
-        opts.page_height = res["H"] * 2.54 / 96
-        opts.margin_top = opts.margin_bottom = opts.margin_left = opts.margin_right = 0
-        opts.background = True
-        opts.shrink_to_fit = False
-        out_pdf = Path(out_pdf)
-        out_pdf.parent.mkdir(parents=True, exist_ok=True)
-        out_pdf.write_bytes(base64.b64decode(driver.print_page(opts)))
+        out_pdf = rb.print_pdf(driver, res["W"], res["H"], out_pdf)
     truth = Truth(pdf=str(out_pdf), width_pt=res["W"] * PX_TO_PT, height_pt=res["H"] * PX_TO_PT, elements=elements)
     truth.xml = rb.truth_xml(bpmn_xml, elements)
     return truth
@@ -138,9 +124,7 @@ def render_file(src: Path, out_dir: Path, *, theme: str = "default", driver=None
         raise ValueError("bpmn-visualization has only the default theme here")
     out_dir.mkdir(parents=True, exist_ok=True)
     truth = render(Path(src).read_text(encoding="utf-8"), out_dir / f"{src.stem}.pdf", driver=driver)
-    (out_dir / f"{src.stem}.truth.bpmn").write_text(truth.xml, encoding="utf-8")
-    (out_dir / f"{src.stem}.truth.json").write_text(truth.to_json(), encoding="utf-8")
-    return truth
+    return rb.save_truth(truth, out_dir, src.stem)
 
 
 def main(argv=None) -> int:

@@ -1,8 +1,10 @@
+from collections import Counter
+
 import dagster as dg
 
 from ..deploy_k8s import CPU_STEP_TAGS
 from ..bpmn.model import SHAPE_TYPES
-from ..figures import describe_figures, document_figures, figure_thumbnail, repeated_contents
+from ..figures import DESCRIBED_KINDS, describe_figures, document_figures, figure_thumbnail, repeated_contents
 from ..metrics import StageClock, peak_rss_mb, rate
 from ..overlay import thumbnail_markdown
 from ..partitions import document_partitions_def
@@ -57,20 +59,18 @@ def materialize_figures(context: dg.AssetExecutionContext, warehouse: WarehouseR
 
     with StageClock() as clock, store.document_lock(doc_id), pipeline_errors():
         rows = list(document_figures(doc_id, path, pages(), repeated, shapes))
-        if ocr_engine.engine != "tesseract" and any(r["kind"] != "diagram" for r in rows):
+        if ocr_engine.engine != "tesseract" and any(r["kind"] in DESCRIBED_KINDS for r in rows):
             rows = describe_figures(rows, path, ocr_engine.get_engine(), warehouse.page_cache,
                                     dpi=ocr_engine.dpi, max_pixels=ocr_engine.max_pixels)
         store.write("figures", doc_id, rows)
-    kinds: dict[str, int] = {}
-    for r in rows:
-        kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
+    kinds = Counter(r["kind"] for r in rows)
     failed = [r for r in rows if r["error"]]
     for r in failed[:20]:
         context.log.warning(f"{doc_id} page {r['page_no']} figure {r['figure_no']}: {r['error']}")
     pages_n = regions.height
     metadata = {"figures": len(rows), "pages": pages_n, "failures": len(failed), "seconds": clock.seconds,
                 "pages_per_s": rate(pages_n, clock.seconds), "peak_rss_mb": peak_rss_mb(), "engine": "figures",
-                "kinds": dg.MetadataValue.json(kinds), "dagster/row_count": len(rows)}
+                "kinds": dg.MetadataValue.json(dict(kinds)), "dagster/row_count": len(rows)}
     preview = figure_preview(path, rows)
     if preview:
         metadata["preview"] = dg.MetadataValue.md(preview)

@@ -12,7 +12,6 @@ binarisation come from a black-hat of the grey image (``faint_dots``) and join o
 
 from __future__ import annotations
 
-import math
 
 from pdf_ocr_pipeline.bpmn import geometry as g
 from pdf_ocr_pipeline.bpmn.primitives import Prim
@@ -27,17 +26,6 @@ def _is_dash(p: Prim, max_dash: float) -> bool:
         return False
     n = _length(p.points)
     return 0.8 <= n <= max_dash and g.dist(p.points[0], p.points[-1]) >= 0.75 * n
-
-
-def _axis(pts: list[g.Point]) -> tuple[g.Point, tuple[float, float]]:
-    """Centroid and unit direction of the best-fitting line (principal axis)."""
-    n = len(pts)
-    cx, cy = sum(p[0] for p in pts) / n, sum(p[1] for p in pts) / n
-    sxx = sum((p[0] - cx) ** 2 for p in pts)
-    syy = sum((p[1] - cy) ** 2 for p in pts)
-    sxy = sum((p[0] - cx) * (p[1] - cy) for p in pts)
-    a = 0.5 * math.atan2(2 * sxy, sxx - syy)
-    return (cx, cy), (math.cos(a), math.sin(a))
 
 
 def _proj(p: g.Point, c: g.Point, u: tuple[float, float]) -> tuple[float, float]:
@@ -72,11 +60,11 @@ def _grow(seed: int, ends: dict[int, tuple[g.Point, g.Point]], free: set[int], m
     """The run of pieces ``seed`` lies on, grown both ways along its fitted line; ``first``: a neighbour that
     starts the run with it (the line through both, not the seed's own direction)."""
     chain = [seed] if first is None else [seed, first]
-    ref = _axis([q for k in chain for q in ends[k]])[1]
+    ref = g.principal_axis([q for k in chain for q in ends[k]])[1]
     for side in (1, -1):
         while True:
             pts = [q for k in chain for q in ends[k]]
-            c, u = _axis(pts)
+            c, u = g.principal_axis(pts)
             if u[0] * ref[0] + u[1] * ref[1] < 0:  # the fitted axis has no sign: keep the seed's
                 u = (-u[0], -u[1])
             ref = u
@@ -122,7 +110,7 @@ def _dot_run(seed: int, ends: dict[int, tuple[g.Point, g.Point]], free: set[int]
 
 def _line_of(chain: list[int], ends: dict[int, tuple[g.Point, g.Point]]) -> list[g.Point]:
     pts = [q for k in chain for q in ends[k]]
-    c, u = _axis(pts)
+    c, u = g.principal_axis(pts)
     ts = [_proj(q, c, u)[0] for q in pts]
     a, b = min(ts), max(ts)
     p0, p1 = (c[0] + a * u[0], c[1] + a * u[1]), (c[0] + b * u[0], c[1] + b * u[1])
@@ -194,7 +182,7 @@ def specks(mask, scale: float, max_len: float = 4.0, min_px: int = 4) -> list[Pr
             continue
         ys, xs = np.nonzero(labels[y:y + h, x:x + w] == k)
         pts = [((float(px) + x) * scale, (float(py) + y) * scale) for px, py in zip(xs, ys)]
-        c, u = _axis(pts)
+        c, u = g.principal_axis(pts)
         ts = [_proj(q, c, u)[0] for q in pts]
         a, b = min(ts), max(ts)
         if b - a < 0.5:

@@ -91,6 +91,17 @@ def point_in_polygon(p: Point, poly: Sequence[Point]) -> bool:
     return inside
 
 
+def principal_axis(pts: Sequence[Point]) -> tuple[Point, tuple[float, float]]:
+    """Centroid and unit direction of the points' best-fitting line (principal axis)."""
+    n = len(pts)
+    cx, cy = sum(p[0] for p in pts) / n, sum(p[1] for p in pts) / n
+    sxx = sum((p[0] - cx) ** 2 for p in pts)
+    syy = sum((p[1] - cy) ** 2 for p in pts)
+    sxy = sum((p[0] - cx) * (p[1] - cy) for p in pts)
+    a = 0.5 * math.atan2(2 * sxy, sxx - syy)
+    return (cx, cy), (math.cos(a), math.sin(a))
+
+
 def box_distance(a: Box, b: Box) -> float:
     """Gap between two boxes (0 when they touch or overlap)."""
     dx = max(0.0, max(a[0], b[0]) - min(a[2], b[2]))

@@ -13,7 +13,6 @@ the measured dash (ink length of a piece) and the stroke width, as a path's own 
 
 from __future__ import annotations
 
-import math
 from statistics import median
 
 from pdf_ocr_pipeline.bpmn import geometry as g
@@ -37,14 +36,8 @@ MAX_GAP_W = 12.0
 
 
 def _axis(pts) -> tuple[g.Point, tuple[float, float], float, float]:
-    """Centre, unit direction of the principal axis, extent along it and extent across it."""
-    n = len(pts)
-    cx, cy = sum(p[0] for p in pts) / n, sum(p[1] for p in pts) / n
-    sxx = sum((p[0] - cx) ** 2 for p in pts)
-    syy = sum((p[1] - cy) ** 2 for p in pts)
-    sxy = sum((p[0] - cx) * (p[1] - cy) for p in pts)
-    a = 0.5 * math.atan2(2 * sxy, sxx - syy)
-    u = (math.cos(a), math.sin(a))
+    """Centre, unit direction of the principal axis (``geometry.principal_axis``), extent along it and across it."""
+    (cx, cy), u = g.principal_axis(pts)
     ts = [(p[0] - cx) * u[0] + (p[1] - cy) * u[1] for p in pts]
     ls = [-(p[0] - cx) * u[1] + (p[1] - cy) * u[0] for p in pts]
     return (cx, cy), u, max(ts) - min(ts), max(ls) - min(ls)

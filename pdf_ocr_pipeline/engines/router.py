@@ -48,6 +48,18 @@ REGIONS_REMEMBERED = 512
 
 
 @dataclass
+class _RegionWait:
+    """A picture of a text page on its way: what OCR read (None while due), or why its crop failed."""
+
+    region: PictureRegion
+    read: OcrPage | None = None
+    crop_error: str | None = None
+
+    def done(self) -> bool:
+        return self.read is not None or self.crop_error is not None
+
+
+@dataclass
 class _Slot:
     """A page on its way out, in page order. ``kind``: "text" (its text layer, plus its pictures' regions),
     "ocr" (waits for the engine), "cached" or "failed"."""
@@ -57,13 +69,12 @@ class _Slot:
     key: str | None = None
     error: str | None = None
     result: OcrPage | None = None
-    #: text pages: per region, [PictureRegion, cache key, its OcrPage or None while due, error of its crop]
-    regions: list[list] = field(default_factory=list)
+    regions: list[_RegionWait] = field(default_factory=list)  # text pages: their pictures
 
     def ready(self) -> bool:
         if self.kind == "ocr":
             return self.result is not None
-        return all(r[2] is not None or r[3] is not None for r in self.regions)
+        return all(r.done() for r in self.regions)
 
 
 def ocr_document(
@@ -101,7 +112,7 @@ def ocr_document(
     page_dpi = ocr_dpi or 200.0
     plan: deque[_Slot] = deque()  # pages in page order, each produced when ready and its turn comes
     sent: deque[_Slot | str] = deque()  # what went to the engine, in order: a page's slot, or a region's key
-    waiting: dict[str, list[list]] = {}  # region key -> the region entries of slots waiting for its result
+    waiting: dict[str, list[_RegionWait]] = {}  # region key -> the region entries of slots waiting for its result
     known: OrderedDict[str, OcrPage] = OrderedDict()  # region results of this document, newest last
     crops: PdfPages | None = None  # a handle of its own for cropping regions (the text layer's is not shared)
 
@@ -112,20 +123,20 @@ def ocr_document(
                                    content=r["content"])
             dpi = region_dpi(region, page_dpi)
             key = region_key(region, dpi, max_pixels, identity)
-            entry = [region, key, None, None]
+            entry = _RegionWait(region)
             slot.regions.append(entry)
             if key in known:
-                entry[2] = known[key].with_(cached=True)
+                entry.read = known[key].with_(cached=True)
             elif key in waiting:
                 waiting[key].append(entry)
             elif cache is not None and (hit := cache.get(key, doc_id, slot.page_no)) is not None:
-                entry[2] = _remember(known, key, hit)
+                entry.read = _remember(known, key, hit)
             else:
                 try:
                     crops = crops or PdfPages(pdf_path)
                     crop = render_region(crops.page(slot.page_no), region, dpi, max_pixels)
                 except Exception as e:  # noqa: BLE001 - a picture MuPDF cannot draw: the page keeps its text
-                    entry[3] = f"picture could not be drawn: {e}"
+                    entry.crop_error = f"picture could not be drawn: {e}"
                     continue
                 waiting[key] = [entry]
                 sent.append(key)
@@ -171,7 +182,7 @@ def ocr_document(
             _remember(known, target, result)
         for i, entry in enumerate(waiting.pop(target)):
             # the others were not read again (cached); a failure is passed on as it is, not as a reused result
-            entry[2] = result if i == 0 or result.error is not None else result.with_(cached=True)
+            entry.read = result if i == 0 or result.error is not None else result.with_(cached=True)
 
     try:
         with TextLayerEngine(pdf_path, doc_id) as text_layer:
@@ -228,8 +239,9 @@ def _rerender(page, row: dict, dpi: float, max_pixels: int) -> dict:
 def _produce(slot: _Slot, doc_id: str, text_layer: TextLayerEngine, cache: PageCache | None) -> OcrPage:
     if slot.kind == "text":
         pictures = []
-        for region, _, read, crop_error in slot.regions:
-            error = crop_error or (read.error if read is not None else None)
+        for wait in slot.regions:
+            region, read = wait.region, wait.read
+            error = wait.crop_error or (read.error if read is not None else None)
             pictures.append((RegionRead(region.x0, region.y0, region.x1, region.y1, region.content, region.ppi,
                                         engine=read.engine if read is not None else "",
                                         words=len(read.blocks) if read is not None and error is None else 0,

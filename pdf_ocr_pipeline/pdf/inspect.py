@@ -145,7 +145,12 @@ class TextLayerInfo:
 def layer_replaced(info: TextLayerInfo) -> bool:
     """Whether the page has a text layer that was judged poor (garbage characters, or words implausible for the
     document's languages: an earlier OCR in the wrong alphabet), so OCR reads the page instead."""
-    return info.chars >= MIN_TEXT_CHARS and (info.verdict == VERDICT_GARBAGE or not info.plausible)
+    return verdict_replaces_layer(info.chars, info.verdict)
+
+
+def verdict_replaces_layer(chars: int | None, verdict: str | None) -> bool:
+    """``layer_replaced`` from what ``rendered_pages`` records of a page (``text_chars``, ``text_layer_verdict``)."""
+    return (chars or 0) >= MIN_TEXT_CHARS and (verdict == VERDICT_GARBAGE or " implausible " in (verdict or ""))
 
 
 def open_pdf(path: str | os.PathLike) -> pymupdf.Document:
