@@ -208,8 +208,8 @@ MIWG_VECTOR = [("A.1.0", (0.75, 0.75, 0, 0)), ("A.2.0", (0.75, 0.75, 0, 0)), ("A
 def run(testdata: Path, quick: bool = False, raster_words: str = "both",
         ocr_cache: Path | None = None) -> list[tuple[str, Score, int, float]]:
     import pymupdf
-    from pdf_ocr_pipeline.bpmn.raster import extract_raster
-    from pdf_ocr_pipeline.bpmn.vector import extract_vector
+    from pdf_ocr_pipeline.bpmn.raster.extract import extract_raster
+    from pdf_ocr_pipeline.bpmn.vector.extract import extract_vector
     ref = testdata / "miwg-reference"
     results = []
     # 1. vector miwg-reference

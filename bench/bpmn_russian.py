@@ -289,8 +289,8 @@ def make_twin(pdf: Path, bpmn: Path, transform, out_pdf: Path, out_bpmn: Path,
 def score_set(files: list[tuple[str, Path, Path, tuple]], raster: bool, cache: Path):
     """``(stem, pdf, bpmn, transform)`` -> per-mode totals and per-file scores, as bpmn_eval counts them."""
     import pymupdf
-    from pdf_ocr_pipeline.bpmn.raster import extract_raster
-    from pdf_ocr_pipeline.bpmn.vector import extract_vector
+    from pdf_ocr_pipeline.bpmn.raster.extract import extract_raster
+    from pdf_ocr_pipeline.bpmn.vector.extract import extract_vector
     tot = {"vector": ev.Score(), "raster": ev.Score()}
     per_file, pairs = [], []
     for k, (stem, pdf, bpmn, tf) in enumerate(files):

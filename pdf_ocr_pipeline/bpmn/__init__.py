@@ -53,8 +53,8 @@ def extract_diagram(page: pymupdf.Page | str | Path, page_no: int, png: bytes | 
         BpmnParseError: never for an ordinary page; only if the page cannot be read.
         MissingDependencyError: the raster path needs OpenCV.
     """
-    from pdf_ocr_pipeline.bpmn.raster import extract_raster
-    from pdf_ocr_pipeline.bpmn.vector import extract_vector
+    from pdf_ocr_pipeline.bpmn.raster.extract import extract_raster
+    from pdf_ocr_pipeline.bpmn.vector.extract import extract_vector
     from pdf_ocr_pipeline.pdf.text import page_words
 
     doc = None

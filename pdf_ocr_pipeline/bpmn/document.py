@@ -94,7 +94,7 @@ def _encloses_outlines(gray: np.ndarray) -> bool:
     """Whether the ink of ``gray`` (a look at ``GLANCE_DPI``) encloses ``MIN_GLANCE_OUTLINES`` flow-node-sized holes."""
     import cv2
 
-    from .raster_ink import binarize
+    from .raster.ink import binarize
 
     if min(gray.shape) < 3:
         return False

@@ -98,7 +98,7 @@ def prims_from_drawings(drawings: list[dict], matrix=(1, 0, 0, 1, 0, 0)) -> list
                               lines=sum(1 if op == "l" else 4 for op, _ in sp if op in ("l", "re")),
                               stroke=stroke, fill=fill, width=width, dash=dash, order=order))
     # dashes a printer outlined as filled pieces (Chromium) become one dashed stroke again (``outlined``)
-    from pdf_ocr_pipeline.bpmn.outlined import restroke
+    from pdf_ocr_pipeline.bpmn.vector.outlined import restroke
     return _merge_fill_stroke(_drop_shadows(restroke(prims)))
 
 

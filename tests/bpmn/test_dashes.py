@@ -8,10 +8,10 @@ import pytest
 
 pytest.importorskip("cv2")
 
-from pdf_ocr_pipeline.bpmn.dashes import join_dashes  # noqa: E402
+from pdf_ocr_pipeline.bpmn.raster.dashes import join_dashes  # noqa: E402
 from pdf_ocr_pipeline.bpmn.parse_truth import parse_bpmn  # noqa: E402
 from pdf_ocr_pipeline.bpmn.primitives import Prim  # noqa: E402
-from pdf_ocr_pipeline.bpmn.raster import extract_raster  # noqa: E402
+from pdf_ocr_pipeline.bpmn.raster.extract import extract_raster  # noqa: E402
 from pdf_ocr_pipeline.pdf.text import page_words  # noqa: E402
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
@@ -90,8 +90,8 @@ def test_dots_traced_across_their_line_still_join_into_a_dotted_run():
     the leg was lost (pass 7): the association was never produced."""
     import cv2
 
-    from pdf_ocr_pipeline.bpmn.dashes import specks
-    from pdf_ocr_pipeline.bpmn.raster import _strokes
+    from pdf_ocr_pipeline.bpmn.raster.dashes import specks
+    from pdf_ocr_pipeline.bpmn.raster.extract import _strokes
     scale = 72 / 150
     img = cv2.imread(str(FIX / "raster_dotted_association_b10.png"), cv2.IMREAD_GRAYSCALE)
     rest = ((img > 200) * 255).astype("uint8")

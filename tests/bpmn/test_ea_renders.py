@@ -9,7 +9,7 @@ from pathlib import Path
 import pymupdf
 
 from pdf_ocr_pipeline.bpmn.parse_truth import parse_bpmn
-from pdf_ocr_pipeline.bpmn.vector import extract_vector
+from pdf_ocr_pipeline.bpmn.vector.extract import extract_vector
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.bpmn_eval import FLOW_CLASSES, SHAPE_CLASSES, _words, fit_transform, score  # noqa: E402

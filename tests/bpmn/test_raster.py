@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("cv2")
 
 from pdf_ocr_pipeline.bpmn.parse_truth import parse_bpmn  # noqa: E402
-from pdf_ocr_pipeline.bpmn.raster import extract_raster  # noqa: E402
+from pdf_ocr_pipeline.bpmn.raster.extract import extract_raster  # noqa: E402
 from pdf_ocr_pipeline.pdf.text import page_words  # noqa: E402
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
@@ -46,7 +46,7 @@ def test_raster_a40_expanded_subprocesses_are_not_pools(bpmn_fixtures):
 def test_skeleton_traces_an_elbow_as_one_polyline():
     import numpy as np
 
-    from pdf_ocr_pipeline.bpmn.skeleton import simplify, thin, trace_paths
+    from pdf_ocr_pipeline.bpmn.raster.skeleton import simplify, thin, trace_paths
     img = np.zeros((60, 80), np.uint8)
     img[10:13, 5:60] = 1      # horizontal run, 3 px thick
     img[10:50, 57:60] = 1     # then down
@@ -59,7 +59,7 @@ def test_skeleton_traces_an_elbow_as_one_polyline():
 
 
 def test_ocr_icon_words_are_not_text():
-    from pdf_ocr_pipeline.bpmn.raster import text_words
+    from pdf_ocr_pipeline.bpmn.raster.extract import text_words
     ws = [("Invoice", (0, 0, 30, 9)), ("received", (0, 10, 35, 19)), ("@", (50, 0, 75, 25)),
           ("№", (80, 0, 110, 35)), ("1", (40, 0, 44, 9)), ("&", (0, 30, 12, 42))]
     assert [w[0] for w in text_words(ws)] == ["Invoice", "received", "1"]

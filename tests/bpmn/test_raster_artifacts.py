@@ -1,13 +1,13 @@
-"""Data objects and data stores read off their holes (``bpmn/raster_artifacts.py``)."""
+"""Data objects and data stores read off their holes (``bpmn/raster/artifacts.py``)."""
 
 import numpy as np
 import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from pdf_ocr_pipeline.bpmn.raster_artifacts import (cylinder_dip, data_object_prim, data_store_prim,  # noqa: E402
+from pdf_ocr_pipeline.bpmn.raster.artifacts import (cylinder_dip, data_object_prim, data_store_prim,  # noqa: E402
                                                     dog_ear)
-from pdf_ocr_pipeline.bpmn.shapes import classify  # noqa: E402
+from pdf_ocr_pipeline.bpmn.recognise.shapes import classify  # noqa: E402
 
 
 def _hole(draw, size=(160, 160)) -> np.ndarray:
@@ -50,7 +50,7 @@ def _ink_fixture(name: str) -> np.ndarray:
 
 
 def _typed_holes(ink: np.ndarray) -> list[str]:
-    from pdf_ocr_pipeline.bpmn.raster import _holes
+    from pdf_ocr_pipeline.bpmn.raster.extract import _holes
     dist = cv2.distanceTransform(ink, cv2.DIST_L2, 3)
     shapes, _ = classify([p for p, _, _, _ in _holes(ink, dist, 72 / 150)])
     return [s.type for s in shapes]
@@ -59,7 +59,7 @@ def _typed_holes(ink: np.ndarray) -> list[str]:
 @pytest.mark.parametrize("name", ["raster_ink_data_store_b10.png", "raster_ink_data_store_b20.png"])
 def test_a_flat_topped_body_under_the_merged_arcs_of_a_real_store_is_a_data_store(name):
     # B.1.0 / B.2.0 at 150 dpi + noise: the three top arcs merge into one band, the body's hole is flat-topped
-    from pdf_ocr_pipeline.bpmn.raster_artifacts import cylinder_band
+    from pdf_ocr_pipeline.bpmn.raster.artifacts import cylinder_band
     ink = _ink_fixture(name)
     contours, hier = cv2.findContours(ink, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
     hole = max((c for i, c in enumerate(contours) if hier[0][i][3] >= 0), key=cv2.contourArea)
@@ -72,7 +72,7 @@ def test_a_flat_topped_body_under_the_merged_arcs_of_a_real_store_is_a_data_stor
 def test_real_and_drawn_tasks_are_no_flat_topped_stores():
     ink = _ink_fixture("raster_ink_task_b10.png")          # B.1.0's "Abstract Task 4", same render
     assert "dataStoreReference" not in _typed_holes(ink)
-    from pdf_ocr_pipeline.bpmn.raster_artifacts import cylinder_band
+    from pdf_ocr_pipeline.bpmn.raster.artifacts import cylinder_band
 
     def hole_of(img):
         contours, hier = cv2.findContours(img, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)

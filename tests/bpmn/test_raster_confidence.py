@@ -17,7 +17,7 @@ RING_GARBAGE = [("Mao’", (254.4, 189.12, 276.0, 195.36), 0.42), ("х", (254.4,
 def test_words_from_blocks_carry_the_confidence_and_still_unpack_as_pairs():
     from pdf_ocr_pipeline.bpmn import words_from_blocks
     from pdf_ocr_pipeline.bpmn.labels import OcrWord, with_text, word_conf
-    from pdf_ocr_pipeline.bpmn.lookalike import fix_words
+    from pdf_ocr_pipeline.bpmn.raster.lookalike import fix_words
     from pdf_ocr_pipeline.engines.base import Block
     ws = words_from_blocks([Block("word", "Task", 1, 2, 3, 4, 0.91), Block("word", "1", 5, 2, 6, 4),
                             Block("word", "  ", 0, 0, 1, 1, 0.5)])
@@ -39,7 +39,7 @@ def _dashed_event(img, c, r):
 
 def test_unsure_words_on_a_ring_are_dropped_and_others_kept():
     from pdf_ocr_pipeline.bpmn.labels import OcrWord
-    from pdf_ocr_pipeline.bpmn.raster_rings import ring_words
+    from pdf_ocr_pipeline.bpmn.raster.rings import ring_words
     ink = np.zeros((200, 300), np.uint8)
     _dashed_event(ink, (100, 100), 25)
     cv2.putText(ink, "Event", (180, 105), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, 1)
@@ -77,7 +77,7 @@ def test_a30_boundary_event_survives_ocr_garbage_read_off_its_dashed_ring():
     """miwg A.3.0: the Tesseract words read off the dashed message boundary event used to be blanked, which cut
     the ring: the event and the collapsed sub-process under it were lost (3 flows). Unsure, they are dropped."""
     from pdf_ocr_pipeline.bpmn.labels import OcrWord
-    from pdf_ocr_pipeline.bpmn.raster import extract_raster
+    from pdf_ocr_pipeline.bpmn.raster.extract import extract_raster
     png, words = _noisy_a30()
 
     def found(conf):
@@ -107,7 +107,7 @@ def test_b20_boundary_event_survives_garbage_beside_a_poorly_read_label():
 
     import pymupdf
     from pdf_ocr_pipeline.bpmn.labels import OcrWord
-    from pdf_ocr_pipeline.bpmn.raster import extract_raster
+    from pdf_ocr_pipeline.bpmn.raster.extract import extract_raster
     page = pymupdf.open(BPMN_FIXTURES / "B.2.0.pdf")[0]
     png = _noisy(page, 6)
     data = json.loads((BPMN_FIXTURES / "B.2.0-tesseract-words.json").read_text(encoding="utf-8"))
@@ -129,7 +129,7 @@ def test_rings_cutting_a_stronger_one_are_text_and_keep_their_words():
     through it and the boundary event's ring is dashed too; "17" lay inside it and was dropped, and its
     unblanked digits turned the task into an end event. Rings cutting a stronger one are left out."""
     from pdf_ocr_pipeline.bpmn.labels import OcrWord
-    from pdf_ocr_pipeline.bpmn.raster_rings import apart, ring_words
+    from pdf_ocr_pipeline.bpmn.raster.rings import apart, ring_words
     true, false, other = (2240.0, 1094.0, 25, 20), (2254.0, 1067.0, 31, None), (1860.0, 1516.0, 25, 20)
     assert apart([true, false, other]) == [true, other]
     ink = np.zeros((1200, 2400), np.uint8)
@@ -145,7 +145,7 @@ def test_a_message_flows_start_circle_read_as_o_on_a_task_border_is_not_a_word()
     box cut the border open and the task was lost with its 3 flows. Ink crop (binarised whole page, faint rules
     added) from (339.84, 544.8) pt; the words are Tesseract's, shifted into the crop."""
     from pdf_ocr_pipeline.bpmn.labels import OcrWord
-    from pdf_ocr_pipeline.bpmn.raster_ink import inked_words
+    from pdf_ocr_pipeline.bpmn.raster.ink import inked_words
     ink = cv2.imread(str(BPMN_FIXTURES / "raster_ink_message_start_a41.png"), cv2.IMREAD_GRAYSCALE)
     ink = np.where(ink > 127, 255, 0).astype(np.uint8)
 

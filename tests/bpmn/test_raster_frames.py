@@ -1,12 +1,12 @@
-"""Pools and lanes from long rules (``bpmn/raster_frames.py``) and the raster helpers around them."""
+"""Pools and lanes from long rules (``bpmn/raster/frames.py``) and the raster helpers around them."""
 
 import numpy as np
 import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from pdf_ocr_pipeline.bpmn.raster import cut_border, faint_rules  # noqa: E402
-from pdf_ocr_pipeline.bpmn.raster_frames import frames, merge_rules  # noqa: E402
+from pdf_ocr_pipeline.bpmn.raster.extract import cut_border, faint_rules  # noqa: E402
+from pdf_ocr_pipeline.bpmn.raster.frames import frames, merge_rules  # noqa: E402
 
 
 def test_merge_rules_joins_collinear_pieces_across_small_gaps():
@@ -75,7 +75,7 @@ def test_cut_border_keeps_a_flow_crossing_a_lane_border_and_frees_a_dash():
 
 
 def test_blank_words_keeps_a_flow_through_its_label_and_drops_the_letters():
-    from pdf_ocr_pipeline.bpmn.raster import blank_words
+    from pdf_ocr_pipeline.bpmn.raster.extract import blank_words
     s = 72 / 150
     ink = np.zeros((200, 200), np.uint8)
     ink[20:180, 100:102] = 255                           # a flow running down through a label
@@ -87,7 +87,7 @@ def test_blank_words_keeps_a_flow_through_its_label_and_drops_the_letters():
 
 
 def test_a_space_closed_by_elbow_flows_and_a_lane_border_is_no_activity():
-    from pdf_ocr_pipeline.bpmn.raster import _prim_from_contour
+    from pdf_ocr_pipeline.bpmn.raster.extract import _prim_from_contour
     s = 72 / 150
     img = np.zeros((300, 900), np.uint8)
     cv2.line(img, (50, 40), (850, 40), 255, 2)               # lane border: sharp corners where flows meet it
@@ -104,7 +104,7 @@ def test_a_space_closed_by_elbow_flows_and_a_lane_border_is_no_activity():
 
 
 def test_heads_strip_a_heavy_line_stub_off_its_arrowhead():
-    from pdf_ocr_pipeline.bpmn.raster import _heads
+    from pdf_ocr_pipeline.bpmn.raster.extract import _heads
     s = 72 / 150
     ink = np.zeros((200, 120), np.uint8)
     ink[10:150, 58:63] = 255                                  # a line 5 px wide
@@ -119,7 +119,7 @@ def test_heads_strip_a_heavy_line_stub_off_its_arrowhead():
 
 def test_an_inflated_head_triangle_is_shrunk_about_its_tip():
     from pdf_ocr_pipeline.bpmn import geometry as g
-    from pdf_ocr_pipeline.bpmn.raster import _fit_head
+    from pdf_ocr_pipeline.bpmn.raster.extract import _fit_head
     tri = [(100.0, 120.0), (95.0, 100.0), (105.0, 100.0)]      # 20 pt long, tip at the bottom
     out = _fit_head(tri)
     b = g.box_of(out)

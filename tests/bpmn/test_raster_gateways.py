@@ -1,4 +1,4 @@
-"""Gateway diamonds found around a marker that splits their hole (``bpmn/raster_gateways.py``)."""
+"""Gateway diamonds found around a marker that splits their hole (``bpmn/raster/gateways.py``)."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import pytest
 cv2 = pytest.importorskip("cv2")
 
 from pdf_ocr_pipeline.bpmn.primitives import Prim  # noqa: E402
-from pdf_ocr_pipeline.bpmn.raster_gateways import diamond_around, edge_cover, split_gateways  # noqa: E402
+from pdf_ocr_pipeline.bpmn.raster.gateways import diamond_around, edge_cover, split_gateways  # noqa: E402
 
 SCALE = 72 / 150
 
@@ -41,7 +41,7 @@ def test_an_event_on_a_border_is_no_gateway():
 
 
 def test_pieces_of_a_split_hole_propose_the_diamond_around_them():
-    from pdf_ocr_pipeline.bpmn.raster_gateways import _piece_groups
+    from pdf_ocr_pipeline.bpmn.raster.gateways import _piece_groups
     ink = np.zeros((200, 200), np.uint8)
     _diamond(ink, (100, 100), 33)
     cv2.line(ink, (80, 80), (120, 120), 255, 5)      # a marker that reaches the edges

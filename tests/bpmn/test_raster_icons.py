@@ -1,4 +1,4 @@
-"""Event rings and gateway markers read off the grey image (``bpmn/raster_icons.py``), and look-alike letters."""
+"""Event rings and gateway markers read off the grey image (``bpmn/raster/icons.py``), and look-alike letters."""
 
 import sys
 from pathlib import Path
@@ -9,11 +9,11 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from pdf_ocr_pipeline.bpmn.lookalike import fix_word, fix_words  # noqa: E402
+from pdf_ocr_pipeline.bpmn.raster.lookalike import fix_word, fix_words  # noqa: E402
 from pdf_ocr_pipeline.bpmn.parse_truth import parse_bpmn  # noqa: E402
 from pdf_ocr_pipeline.bpmn.primitives import Prim  # noqa: E402
-from pdf_ocr_pipeline.bpmn.raster import extract_raster  # noqa: E402
-from pdf_ocr_pipeline.bpmn.raster_icons import gateway_marker, refine_circle  # noqa: E402
+from pdf_ocr_pipeline.bpmn.raster.extract import extract_raster  # noqa: E402
+from pdf_ocr_pipeline.bpmn.raster.icons import gateway_marker, refine_circle  # noqa: E402
 from pdf_ocr_pipeline.pdf.text import page_words  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -96,7 +96,7 @@ def test_raster_events_and_gateways_on_noisy_render(bpmn_fixtures, stem, seed, s
 
 
 def test_border_weight_tells_a_thick_call_activity_border_from_a_task():
-    from pdf_ocr_pipeline.bpmn.raster_icons import border_weight, thick_borders
+    from pdf_ocr_pipeline.bpmn.raster.icons import border_weight, thick_borders
     img = np.full((200, 300), 255, np.uint8)
     cv2.rectangle(img, (20, 20), (120, 90), 0, 2)
     cv2.rectangle(img, (160, 20), (260, 90), 0, 6)
@@ -114,7 +114,7 @@ def test_border_weight_tells_a_thick_call_activity_border_from_a_task():
 
 
 def test_collapsed_marker_square_with_plus_found_in_the_bottom_middle():
-    from pdf_ocr_pipeline.bpmn.raster_icons import collapsed_marker
+    from pdf_ocr_pipeline.bpmn.raster.icons import collapsed_marker
     img = np.full((140, 200), 255, np.uint8)
     cv2.rectangle(img, (20, 20), (150, 125), 0, 2)                 # the activity (pixels)
     cv2.rectangle(img, (74, 96), (96, 118), 140, 2)                # grey square, 22 px = 10.6 pt at 150 dpi
@@ -139,7 +139,7 @@ def test_a_light_marker_noise_broke_into_sides_is_still_a_collapsed_marker():
     """Darkness crops (uint8 = darkness x 255) of the bench's noisy 150 dpi rasters: the Russian twin of miwg
     B.1.0's collapsed sub-process, whose light grey marker square the noise split into sides (read as a task,
     3 flows lost), and B.2.0's multi-instance user task, whose three bars close into a square too."""
-    from pdf_ocr_pipeline.bpmn.raster_icons import collapsed_marker
+    from pdf_ocr_pipeline.bpmn.raster.icons import collapsed_marker
     from tests.bpmn.conftest import BPMN_FIXTURES
     s = 72 / 150
     sub = cv2.imread(str(BPMN_FIXTURES / "raster_marker_b10_ru.png"), cv2.IMREAD_GRAYSCALE) / 255.0

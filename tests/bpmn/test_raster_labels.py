@@ -1,7 +1,7 @@
-"""Connectors interrupted by the white box of their label are joined across it (``bpmn/raster_labels.py``)."""
+"""Connectors interrupted by the white box of their label are joined across it (``bpmn/raster/labels.py``)."""
 
 from pdf_ocr_pipeline.bpmn.primitives import Prim
-from pdf_ocr_pipeline.bpmn.raster_labels import bridge_labels
+from pdf_ocr_pipeline.bpmn.raster.labels import bridge_labels
 
 
 def _line(*pts) -> Prim:

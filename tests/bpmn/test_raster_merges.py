@@ -1,8 +1,8 @@
-"""Flows sharing a last segment are split back into one connector each (``bpmn/raster_merges.py``)."""
+"""Flows sharing a last segment are split back into one connector each (``bpmn/raster/merges.py``)."""
 
 from pdf_ocr_pipeline.bpmn import geometry as g
 from pdf_ocr_pipeline.bpmn.primitives import Prim
-from pdf_ocr_pipeline.bpmn.raster_merges import split_merges
+from pdf_ocr_pipeline.bpmn.raster.merges import split_merges
 
 
 def _line(*pts) -> Prim:
@@ -33,7 +33,7 @@ def test_two_flows_cut_at_a_t_are_not_joined_back_at_their_shared_arrow_tip():
     where "Task 25" and the task at (1118, 728) merge into one segment down to an end event (points as traced
     off the page). They end together at the arrowhead, and ``connectors._chains`` joined them there into one
     stroke running down the stem and back up it; a flow cut in two (same line, on from the joint) still joins."""
-    from pdf_ocr_pipeline.bpmn.connectors import _chains
+    from pdf_ocr_pipeline.bpmn.recognise.connectors import _chains
     a = [(1022.4, 849.1), (1223.0, 849.1), (1232.2, 849.1), (1235.0, 851.0), (1236.0, 856.0), (1235.4, 914.0),
          (1236.0, 928.0), (1237.0, 929.0)]
     b = [(1183.0, 753.0), (1225.0, 753.0), (1232.0, 753.0), (1235.0, 757.0), (1235.0, 851.0), (1236.0, 856.0),

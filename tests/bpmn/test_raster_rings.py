@@ -1,11 +1,11 @@
-"""Dashed event rings found in an image and redrawn solid (``bpmn/raster_rings.py``)."""
+"""Dashed event rings found in an image and redrawn solid (``bpmn/raster/rings.py``)."""
 
 import numpy as np
 import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from pdf_ocr_pipeline.bpmn.raster_rings import dash_pattern, dashed_rings, is_dashed, seal  # noqa: E402
+from pdf_ocr_pipeline.bpmn.raster.rings import dash_pattern, dashed_rings, is_dashed, seal  # noqa: E402
 
 SCALE = 72 / 150
 

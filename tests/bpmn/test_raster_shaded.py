@@ -1,5 +1,5 @@
-"""Shaded artifacts read off an edge map (``bpmn/raster_shaded.py``) and message flows on artifacts retyped
-(``bpmn/raster_links.py``), on the real C.1.1 JPEG page (grey-gradient data objects with a light outline)."""
+"""Shaded artifacts read off an edge map (``bpmn/raster/shaded.py``) and message flows on artifacts retyped
+(``bpmn/raster/links.py``), on the real C.1.1 JPEG page (grey-gradient data objects with a light outline)."""
 
 from pathlib import Path
 
@@ -11,10 +11,10 @@ pymupdf = pytest.importorskip("pymupdf")
 
 from pdf_ocr_pipeline.bpmn import geometry as g  # noqa: E402
 from pdf_ocr_pipeline.bpmn.model import BpmnDiagram, BpmnElement  # noqa: E402
-from pdf_ocr_pipeline.bpmn.raster_artifacts import dog_ear  # noqa: E402
-from pdf_ocr_pipeline.bpmn.raster_ink import binarize  # noqa: E402
-from pdf_ocr_pipeline.bpmn.raster_links import artifact_links  # noqa: E402
-from pdf_ocr_pipeline.bpmn.raster_shaded import edge_map, edge_regions, fill_contrast, shaded_artifacts  # noqa: E402
+from pdf_ocr_pipeline.bpmn.raster.artifacts import dog_ear  # noqa: E402
+from pdf_ocr_pipeline.bpmn.raster.ink import binarize  # noqa: E402
+from pdf_ocr_pipeline.bpmn.raster.links import artifact_links  # noqa: E402
+from pdf_ocr_pipeline.bpmn.raster.shaded import edge_map, edge_regions, fill_contrast, shaded_artifacts  # noqa: E402
 
 C11 = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn" / "C.1.1.pdf"
 SCALE = 72 / 150
@@ -79,7 +79,7 @@ def test_unfilled_and_near_black_regions_are_no_shaded_artifacts():
 
 
 def test_a_gradient_filled_cylinder_is_a_data_store():
-    from pdf_ocr_pipeline.bpmn.shapes import classify
+    from pdf_ocr_pipeline.bpmn.recognise.shapes import classify
     img = np.full((200, 200), 250, np.uint8)
     body = np.zeros_like(img)
     cv2.rectangle(body, (50, 50), (130, 140), 255, -1)
@@ -112,7 +112,7 @@ def test_message_flows_on_artifacts_become_associations_and_others_stay():
 
 
 def test_c11_links_each_data_object_to_its_task_by_an_association(c11):
-    from pdf_ocr_pipeline.bpmn.raster import extract_raster
+    from pdf_ocr_pipeline.bpmn.raster.extract import extract_raster
     # the labels under the data objects, as Tesseract boxes them (points)
     words = [("approver", (130.6, 264.5, 172.3, 273.1)), ("clarified", (458.9, 262.1, 494.9, 270.2)),
              ("approved", (282.2, 420.5, 325.9, 431.5))]

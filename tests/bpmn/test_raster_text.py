@@ -18,7 +18,7 @@ def _task(img, x0, y0, x1, y1):
 
 
 def test_words_read_off_a_task_edge_and_a_dashed_line_are_not_words():
-    from pdf_ocr_pipeline.bpmn.raster_ink import inked_words
+    from pdf_ocr_pipeline.bpmn.raster.ink import inked_words
     img = np.zeros((300, 400), np.uint8)
     _task(img, 50, 50, 250, 170)
     cv2.putText(img, "Task 2", (110, 118), cv2.FONT_HERSHEY_SIMPLEX, 0.55, 255, 1)
@@ -34,8 +34,8 @@ def test_words_read_off_a_task_edge_and_a_dashed_line_are_not_words():
 
 
 def test_unread_label_is_cleared_and_the_drawing_is_not():
-    from pdf_ocr_pipeline.bpmn.raster_ink import long_runs
-    from pdf_ocr_pipeline.bpmn.raster_text import unread_text
+    from pdf_ocr_pipeline.bpmn.raster.ink import long_runs
+    from pdf_ocr_pipeline.bpmn.raster.text import unread_text
     img = np.zeros((260, 500), np.uint8)
     cv2.line(img, (20, 60), (300, 60), 255, 2)                     # a flow with its head
     cv2.fillPoly(img, [np.array([[300, 52], [318, 60], [300, 68]])], 255)
@@ -55,7 +55,7 @@ def test_a_page_the_ocr_read_no_word_of_keeps_its_flows_directions():
     """miwg A.1.0 at 150 dpi with no words (Tesseract reads one word of the noisy page): the task labels'
     letters were taken for arrowheads and one flow pointed backwards; cleared, all four flows are right."""
     import pymupdf
-    from pdf_ocr_pipeline.bpmn.raster import extract_raster
+    from pdf_ocr_pipeline.bpmn.raster.extract import extract_raster
     page = pymupdf.open(A10_PDF)[0]
     pix = page.get_pixmap(dpi=150, colorspace="gray")
     img = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width).astype(np.float32)

@@ -16,7 +16,7 @@ from bench.bpmn_eval import SHAPE_CLASSES, _words, score  # noqa: E402
 from bench.bpmn_russian import FONT, load_glossary, make_twin  # noqa: E402
 from pdf_ocr_pipeline.bpmn.labels import attach_labels, lines_of  # noqa: E402
 from pdf_ocr_pipeline.bpmn.parse_truth import parse_bpmn  # noqa: E402
-from pdf_ocr_pipeline.bpmn.vector import extract_vector  # noqa: E402
+from pdf_ocr_pipeline.bpmn.vector.extract import extract_vector  # noqa: E402
 
 FIX = ROOT / "tests" / "fixtures" / "bpmn"
 TF = (0.75, 0.75, 0, 0)

@@ -12,10 +12,10 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from pdf_ocr_pipeline.bpmn.connectors import find_connectors
+from pdf_ocr_pipeline.bpmn.recognise.connectors import find_connectors
 from pdf_ocr_pipeline.bpmn.parse_truth import parse_bpmn
-from pdf_ocr_pipeline.bpmn.shapes import Shape
-from pdf_ocr_pipeline.bpmn.vector import page_prims
+from pdf_ocr_pipeline.bpmn.recognise.shapes import Shape
+from pdf_ocr_pipeline.bpmn.vector.extract import page_prims
 
 PDF = Path(__file__).resolve().parents[1] / "fixtures/bpmn/corpus/flows-ex04_writer0013-default-vector.pdf"
 TRUTH = PDF.with_suffix(".truth.bpmn")

@@ -48,7 +48,7 @@ def test_annotation_box_and_page_score(diagram):
 def test_outlined_dashes_turning_a_corner_stay_one_line():
     """A dashed line printed as one filled capsule per dash (Chromium) that turns in a gap between two dashes:
     the dash before the turn lines up with the dash behind it, not with the next one, and is still a dash."""
-    from pdf_ocr_pipeline.bpmn.outlined import restroke
+    from pdf_ocr_pipeline.bpmn.vector.outlined import restroke
     from pdf_ocr_pipeline.bpmn.primitives import Prim
 
     def capsule(cx, cy, along_x):

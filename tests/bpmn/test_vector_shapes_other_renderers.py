@@ -8,7 +8,7 @@ import pymupdf
 import pytest
 
 from pdf_ocr_pipeline.bpmn import geometry as g
-from pdf_ocr_pipeline.bpmn.vector import extract_vector
+from pdf_ocr_pipeline.bpmn.vector.extract import extract_vector
 
 PDF = Path(__file__).parents[1] / "fixtures/bpmn/corpus/shapes-ex04_writer0059-bold-vector.pdf"
 

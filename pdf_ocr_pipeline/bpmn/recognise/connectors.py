@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from pdf_ocr_pipeline.bpmn import geometry as g
 from pdf_ocr_pipeline.bpmn.primitives import Prim
-from pdf_ocr_pipeline.bpmn.shapes import Shape
+from pdf_ocr_pipeline.bpmn.recognise.shapes import Shape
 
 
 @dataclass

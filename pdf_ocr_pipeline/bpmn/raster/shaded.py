@@ -14,8 +14,8 @@ import numpy as np
 
 from pdf_ocr_pipeline.bpmn import geometry as g
 from pdf_ocr_pipeline.bpmn.primitives import Prim
-from pdf_ocr_pipeline.bpmn.raster_artifacts import cylinder_dip, data_object_prim, data_store_prim, dog_ear
-from pdf_ocr_pipeline.bpmn.raster_ink import _cv2
+from pdf_ocr_pipeline.bpmn.raster.artifacts import cylinder_dip, data_object_prim, data_store_prim, dog_ear
+from pdf_ocr_pipeline.bpmn.raster.ink import _cv2
 
 
 def edge_map(gray: np.ndarray, least: int = 24) -> np.ndarray:

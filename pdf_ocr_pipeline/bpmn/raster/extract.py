@@ -23,7 +23,7 @@ from pdf_ocr_pipeline.bpmn import geometry as g
 from pdf_ocr_pipeline.bpmn.labels import Word
 from pdf_ocr_pipeline.bpmn.model import BpmnDiagram
 from pdf_ocr_pipeline.bpmn.primitives import Prim
-from pdf_ocr_pipeline.bpmn.raster_ink import (_cv2, binarize, blank_words, cut_border, faint_rules,  # noqa: F401
+from pdf_ocr_pipeline.bpmn.raster.ink import (_cv2, binarize, blank_words, cut_border, faint_rules,  # noqa: F401
                                               inked_words, long_runs, rule_weight)
 
 
@@ -56,8 +56,8 @@ def trace_words(image: np.ndarray, words: list[Word], scale: float) -> tuple[lis
     ink looks like text (``raster_ink.inked_words``): only those are blanked and used for labels."""
     cv2 = _cv2()
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    from pdf_ocr_pipeline.bpmn.dashes import faint_dots, join_dashes, specks
-    from pdf_ocr_pipeline.bpmn.raster_frames import frame_prims
+    from pdf_ocr_pipeline.bpmn.raster.dashes import faint_dots, join_dashes, specks
+    from pdf_ocr_pipeline.bpmn.raster.frames import frame_prims
     ink = binarize(gray)
     light = faint_rules(gray, ink, scale)
     ink = cv2.bitwise_or(ink, light)
@@ -66,7 +66,7 @@ def trace_words(image: np.ndarray, words: list[Word], scale: float) -> tuple[lis
     _, rects, boxes = frame_prims(ink, scale, 0)
     runs = long_runs(ink, words, scale)
     words = inked_words(ink, words, scale, runs)  # OCR's "words" read off outlines and lines are not blanked
-    from pdf_ocr_pipeline.bpmn.raster_rings import apart, dashed_rings, ring_candidates, ring_words, seal, unsure
+    from pdf_ocr_pipeline.bpmn.raster.rings import apart, dashed_rings, ring_candidates, ring_words, seal, unsure
     circles = ring_candidates(gray, scale)  # proposed once on the grey image, judged twice on different ink
     if any(unsure(w) for w in words):
         # unsure OCR words on a dashed ring (its arcs, its icon) are drawing: the rings are found with only
@@ -78,7 +78,7 @@ def trace_words(image: np.ndarray, words: list[Word], scale: float) -> tuple[lis
         blank_words(sure_ink, sure, scale, keep=runs)
         words = ring_words(words, apart(dashed_rings(gray, sure_ink, scale, candidates=circles)), ink, scale)
     blank_words(ink, words, scale, extra=(faint,), keep=runs)
-    from pdf_ocr_pipeline.bpmn.raster_text import unread_text
+    from pdf_ocr_pipeline.bpmn.raster.text import unread_text
     ink[unread_text(ink, runs, words, scale) > 0] = 0  # letters the OCR did not read are no drawing
     rings = dashed_rings(gray, ink, scale, candidates=circles)
     seal(ink, rings)  # a dashed ring closes, and so does the activity it sits on
@@ -110,7 +110,7 @@ def trace_words(image: np.ndarray, words: list[Word], scale: float) -> tuple[lis
     prims += gates
     # artifacts whose light outline the binarisation lost over a shaded fill, from the edge map; their
     # fill is cut out of the connector ink whole, so the associations end on them
-    from pdf_ocr_pipeline.bpmn.raster_shaded import shaded_artifacts
+    from pdf_ocr_pipeline.bpmn.raster.shaded import shaded_artifacts
     for p, c in shaded_artifacts(gray, scale, [p.box for p in prims], order):
         prims.append(p)
         order += 1
@@ -128,18 +128,18 @@ def trace_words(image: np.ndarray, words: list[Word], scale: float) -> tuple[lis
         prims.append(Prim(points=tuple(pts + pts[:1]), closed=True, curves=0, lines=3, stroke=None, fill=0.0,
                           width=0.0, dash="solid", order=order))
         order += 1
-    from pdf_ocr_pipeline.bpmn.raster_labels import bridge_labels
+    from pdf_ocr_pipeline.bpmn.raster.labels import bridge_labels
     strokes = join_dashes(_strokes(rest, scale, order), specks(cv2.bitwise_or(rest, faint), scale))
-    from pdf_ocr_pipeline.bpmn.raster_merges import split_merges
+    from pdf_ocr_pipeline.bpmn.raster.merges import split_merges
     prims.extend(split_merges(bridge_labels(strokes, words)))
-    from pdf_ocr_pipeline.bpmn.raster_icons import refine_icons
+    from pdf_ocr_pipeline.bpmn.raster.icons import refine_icons
     return refine_icons(prims, gray, scale), words
 
 
 def _split_gateways(prims: list[Prim], blobs: np.ndarray, ink: np.ndarray, scale: float) -> list[Prim]:
     """Gateways whose marker split their hole (``raster_gateways``), looked for around the heavy blobs
     of marker size (4-25 pt) and the circles no diamond holds."""
-    from pdf_ocr_pipeline.bpmn.raster_gateways import split_gateways
+    from pdf_ocr_pipeline.bpmn.raster.gateways import split_gateways
     cv2 = _cv2()
     cands = []
     for c in cv2.findContours(blobs, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]:
@@ -244,13 +244,13 @@ def _prim_from_contour(pts: np.ndarray, c: tuple[float, float], grow: float, sca
         return Prim(points=tuple(verts + verts[:1]), closed=True, curves=0, lines=4, stroke=0.0, fill=None,
                     width=sw * scale, dash="solid", order=order)
     if max(g.width(b), g.height(b)) < 80:  # data objects and stores (``raster_artifacts``)
-        from pdf_ocr_pipeline.bpmn.raster_artifacts import cylinder_dip, data_object_prim, data_store_prim, dog_ear
+        from pdf_ocr_pipeline.bpmn.raster.artifacts import cylinder_dip, data_object_prim, data_store_prim, dog_ear
         cut, dip = dog_ear(pts), cylinder_dip(pts)
         if cut is not None:
             return data_object_prim(b, cut, sw * scale, order)
         if dip is not None:
             return data_store_prim(b, dip * scale, sw * scale, order)
-        from pdf_ocr_pipeline.bpmn.raster_artifacts import cylinder_band
+        from pdf_ocr_pipeline.bpmn.raster.artifacts import cylinder_band
         band = cylinder_band(pts, ink, sw) if ink is not None else None
         if band is not None:  # a flat-topped body under the dark band of the top's merged arcs
             half = band * scale / 2
@@ -290,7 +290,7 @@ def _rounded(hole: np.ndarray, scale: float) -> bool:
 def _strokes(rest: np.ndarray, scale: float, order: int) -> list[Prim]:
     """Connector strokes: the leftover ink thinned to a skeleton and traced into polylines (bends kept), as
     open prims. Dashes come out as short pieces; ``dashes.join_dashes`` (called by ``trace_words``) joins them."""
-    from pdf_ocr_pipeline.bpmn.skeleton import simplify, thin, trace_paths
+    from pdf_ocr_pipeline.bpmn.raster.skeleton import simplify, thin, trace_paths
     cv2 = _cv2()
     rest = cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     skel = thin(rest)
@@ -319,10 +319,10 @@ def extract_raster(png: bytes | np.ndarray, words: list[Word], *, page_no: int, 
     Returns:
         The diagram, elements marked ``method="raster"``.
     """
-    from pdf_ocr_pipeline.bpmn.vector import diagram_from_prims
+    from pdf_ocr_pipeline.bpmn.recognise import diagram_from_prims
 
     scale = 72.0 / dpi
-    from pdf_ocr_pipeline.bpmn.lookalike import fix_words
+    from pdf_ocr_pipeline.bpmn.raster.lookalike import fix_words
     words = fix_words(text_words(words))
     if isinstance(png, (bytes, bytearray)):  # decoded once, here: trace_words takes the array as it is
         cv2 = _cv2()
@@ -330,6 +330,6 @@ def extract_raster(png: bytes | np.ndarray, words: list[Word], *, page_no: int, 
     prims, words = trace_words(png, words, scale)
     if width is None or height is None:
         height, width = png.shape[0] * scale, png.shape[1] * scale
-    from pdf_ocr_pipeline.bpmn.raster_links import artifact_links
+    from pdf_ocr_pipeline.bpmn.raster.links import artifact_links
     return artifact_links(diagram_from_prims(prims, words, page_no=page_no, width=width, height=height,
                                              method="raster"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from pdf_ocr_pipeline.bpmn.labels import Word
-from pdf_ocr_pipeline.bpmn.raster_ink import _cv2
+from pdf_ocr_pipeline.bpmn.raster.ink import _cv2
 
 
 def unread_text(ink: np.ndarray, runs: np.ndarray, words: list[Word], scale: float,

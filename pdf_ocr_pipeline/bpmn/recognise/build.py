@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pdf_ocr_pipeline.bpmn import geometry as g
-from pdf_ocr_pipeline.bpmn.connectors import Connector, brackets
+from pdf_ocr_pipeline.bpmn.recognise.connectors import Connector, brackets
 from pdf_ocr_pipeline.bpmn.labels import Word, attach_labels
 from pdf_ocr_pipeline.bpmn.model import BpmnDiagram, BpmnElement
 from pdf_ocr_pipeline.bpmn.primitives import Prim
-from pdf_ocr_pipeline.bpmn.shapes import Shape
+from pdf_ocr_pipeline.bpmn.recognise.shapes import Shape
 
 _PREFIX = {"participant": "Participant", "lane": "Lane", "subProcess": "SubProcess", "textAnnotation": "TextAnnotation",
            "dataObjectReference": "DataObjectReference", "dataStoreReference": "DataStoreReference"}

@@ -171,7 +171,7 @@ def ring_words(words: list, rings: list[tuple[float, float, int, int | None]], i
     blanking such a box cuts the ring and loses the event and the activity under it. An ``unsure`` word whose
     ink lies ``share`` or more within a ring ``(cx, cy, r, r_inner)`` (pixels, ``dashed_rings`` of the
     unblanked ink) is dropped."""
-    from pdf_ocr_pipeline.bpmn.raster_ink import word_px
+    from pdf_ocr_pipeline.bpmn.raster.ink import word_px
     if not rings:
         return list(words)
     out = []

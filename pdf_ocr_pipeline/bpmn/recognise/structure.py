@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pdf_ocr_pipeline.bpmn import geometry as g
 from pdf_ocr_pipeline.bpmn.primitives import Prim
-from pdf_ocr_pipeline.bpmn.shapes import Shape
+from pdf_ocr_pipeline.bpmn.recognise.shapes import Shape
 
 CONTAINERS = ("participant", "lane", "subProcess")
 

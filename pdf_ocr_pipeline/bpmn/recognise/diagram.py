@@ -1,22 +1,16 @@
-"""BPMN from a PDF page's vector drawings (``page.get_drawings()``) and its words."""
+"""A BPMN model from primitives and words: shapes classified, structure refined, connectors traced, labels
+attached. Both ways in end here: vector drawings (``bpmn.vector``) and traced pixels (``bpmn.raster``)."""
 
 from __future__ import annotations
 
-import pymupdf
-
 from pdf_ocr_pipeline.bpmn import geometry as g
-from pdf_ocr_pipeline.bpmn.build import annotations, assemble
-from pdf_ocr_pipeline.bpmn.connectors import find_connectors
 from pdf_ocr_pipeline.bpmn.labels import Word
 from pdf_ocr_pipeline.bpmn.model import BpmnDiagram
-from pdf_ocr_pipeline.bpmn.primitives import Prim, prims_from_drawings
-from pdf_ocr_pipeline.bpmn.shapes import classify
-from pdf_ocr_pipeline.bpmn.structure import rects_from_lines, refine
-
-
-def page_prims(page: pymupdf.Page) -> list[Prim]:
-    """The page's drawings as primitives in the displayed frame (``page.rotation_matrix`` applied)."""
-    return prims_from_drawings(page.get_drawings(), tuple(page.rotation_matrix))
+from pdf_ocr_pipeline.bpmn.primitives import Prim
+from pdf_ocr_pipeline.bpmn.recognise.build import annotations, assemble
+from pdf_ocr_pipeline.bpmn.recognise.connectors import find_connectors
+from pdf_ocr_pipeline.bpmn.recognise.shapes import classify
+from pdf_ocr_pipeline.bpmn.recognise.structure import rects_from_lines, refine
 
 
 def diagram_from_prims(prims: list[Prim], words: list[Word], *, page_no: int, width: float, height: float,
@@ -43,18 +37,3 @@ def diagram_from_prims(prims: list[Prim], words: list[Word], *, page_no: int, wi
     connectors = find_connectors(rest, shapes, tol=7.0 if method == "vector" else 9.0,
                                  join=0.6 if method == "vector" else 3.0, loose=method != "vector")
     return assemble(shapes, connectors, words, page_no=page_no, width=width, height=height, method=method)
-
-
-def extract_vector(page: pymupdf.Page, page_no: int, words: list[Word]) -> BpmnDiagram:
-    """BPMN elements from a page's drawings and the given words (text layer or OCR).
-
-    Args:
-        page: an open PyMuPDF page.
-        page_no: 1-based, stored on the diagram.
-        words: ``(text, box)`` in points, displayed frame.
-
-    Returns:
-        The page's diagram.
-    """
-    rect = page.rect
-    return diagram_from_prims(page_prims(page), words, page_no=page_no, width=rect.width, height=rect.height)
