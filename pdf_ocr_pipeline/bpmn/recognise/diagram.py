@@ -10,7 +10,7 @@ from pdf_ocr_pipeline.bpmn.primitives import Prim
 from pdf_ocr_pipeline.bpmn.recognise.build import annotations, assemble
 from pdf_ocr_pipeline.bpmn.recognise.connectors import find_connectors
 from pdf_ocr_pipeline.bpmn.recognise.shapes import classify
-from pdf_ocr_pipeline.bpmn.recognise.structure import rects_from_lines, refine
+from pdf_ocr_pipeline.bpmn.recognise.structure import on_outline, rects_from_lines, refine
 
 
 def diagram_from_prims(prims: list[Prim], words: list[Word], *, page_no: int, width: float, height: float,
@@ -27,7 +27,8 @@ def diagram_from_prims(prims: list[Prim], words: list[Word], *, page_no: int, wi
         The diagram (possibly with no elements).
     """
     prims = list(prims)
-    prims += [r for r in rects_from_lines(prims) if not any(q.closed and g.iou(q.box, r.box) > 0.85 for q in prims)]
+    drawn = [r for r in rects_from_lines(prims) if not any(q.closed and g.iou(q.box, r.box) > 0.85 for q in prims)]
+    prims = [p for p in prims if not on_outline(p, drawn)] + drawn
     shapes, rest = classify(prims)
     # drop a frame around the whole page or drawing
     shapes = [s for s in shapes if not (s.type == "lane" and s.box[2] - s.box[0] > 0.97 * width

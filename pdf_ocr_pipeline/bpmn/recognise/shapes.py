@@ -119,9 +119,7 @@ def classify(prims: list[Prim]) -> tuple[list[Shape], list[Prim]]:
     rest.extend(c for c in circles if any(g.contains(gb, c.box, 1.0) for gb in gates))
     circles = [c for c in circles if not any(g.contains(gb, c.box, 1.0) for gb in gates)]
     task_widths = sorted(s.prim.width for s in shapes if s.type == "task" and s.prim.stroke is not None)
-    ring_widths = [c.width for c in circles if c.stroke is not None and c.size >= 11]
-    thin = min(ring_widths + task_widths[:1]) if ring_widths or task_widths else 1.0
-    shapes.extend(_events(circles, rest, max(thin, 0.3)))
+    shapes.extend(_events(circles, rest, task_widths[0] if task_widths else None))
     return shapes, rest
 
 
@@ -233,7 +231,10 @@ def _dash_arcs(outer: Prim, rest: list[Prim]) -> bool:
     return True
 
 
-def _events(circles: list[Prim], rest: list[Prim], thin: float) -> list[Shape]:
+def _events(circles: list[Prim], rest: list[Prim], task_width: float | None) -> list[Shape]:
+    """Events from circles: concentric circles grouped under the largest. The thin outline is the thinnest
+    stroke of an event's outer ring or of a task; only outer rings count, as the circles inside an event (a
+    timer's clock face, drawn thinner by bpmn-visualization) are icon, not outline."""
     circles = sorted(circles, key=lambda p: -p.size)
     groups: list[list[Prim]] = []
     for c in circles:
@@ -249,6 +250,9 @@ def _events(circles: list[Prim], rest: list[Prim], thin: float) -> list[Shape]:
         else:
             groups.append([c])
     out = []
+    outer_widths = [grp[0].width for grp in groups if grp[0].stroke is not None and grp[0].size >= 11]
+    outer_widths += [task_width] if task_width is not None else []
+    thin = max(min(outer_widths), 0.3) if outer_widths else 1.0
     stroked = sorted(grp[0].size for grp in groups if any(c.stroke is not None for c in grp))
     ordinary = stroked[len(stroked) // 2] if stroked else 0.0
     for grp in groups:

@@ -12,19 +12,75 @@ from pdf_ocr_pipeline.bpmn.recognise.shapes import Shape
 CONTAINERS = ("participant", "lane", "subProcess")
 
 
+#: pieces of one edge drawn apart and meeting end to end are joined across at most this gap (points):
+#: bpmn-visualization draws a pool or lane as two open three-sided outlines, its header band's and its body's,
+#: whose top and bottom edges meet where the header ends (measured: they meet exactly, gap 0)
+EDGE_JOIN_GAP = 1.5
+#: the widest header band of a pool or lane (points; MIWG, EA, bpmn-js and bpmn-visualization draw 20-30).
+#: Only a piece this short joins the next: a header's edge meets its body's, while lanes side by side, whose
+#: edges also meet end to end, stay apart
+HEADER_BAND_MAX = 60.0
+
+
+def _axis_piece(a: g.Point, b: g.Point) -> bool:
+    return abs(a[0] - b[0]) < 0.5 or abs(a[1] - b[1]) < 0.5
+
+
+def axis_segments(prims: list[Prim]) -> tuple[list[Prim], list[Prim]]:
+    """The straight horizontal and vertical pieces of open strokes, one two-point ``Prim`` each, ordered left
+    to right or top to bottom; and, second, where collinear pieces meet end to end, the segments they make
+    (the pieces are kept as well: a lane's side ends where the next lane's begins).
+
+    A stroke counts when it is straight throughout and every piece is axis-aligned: a lone line, or an open
+    polyline such as three sides of a rectangle. Strokes with a slanted piece (arrowheads, icons) do not.
+    """
+    pieces = []
+    for p in prims:
+        if p.closed or p.curves or len(p.points) < 2:
+            continue
+        pairs = list(zip(p.points, p.points[1:]))
+        if len(p.points) > 2 and not all(_axis_piece(a, b) for a, b in pairs):
+            continue
+        for a, b in pairs:
+            a, b = min(a, b, key=lambda q: (q[0], q[1])), max(a, b, key=lambda q: (q[0], q[1]))
+            pieces.append(Prim(points=(a, b), closed=False, curves=0, lines=1, stroke=p.stroke, fill=None,
+                               width=p.width, dash=p.dash, order=p.order))
+    hs = [q for q in pieces if abs(q.points[0][1] - q.points[1][1]) < 0.5]
+    vs = [q for q in pieces if abs(q.points[0][0] - q.points[1][0]) < 0.5 and q not in hs]
+    return pieces, _join(hs, axis=0) + _join(vs, axis=1)
+
+
+def _join(segs: list[Prim], axis: int) -> list[Prim]:
+    """Each pair of collinear segments (``axis`` 0: horizontal, 1: vertical) where one begins where the other
+    ends and one of the two is no longer than a header band, as one segment."""
+    across = 1 - axis
+    out: list[Prim] = []
+    for a in segs:
+        for b in segs:
+            if b is a or min(a.size, b.size) > HEADER_BAND_MAX or \
+                    abs(a.points[0][across] - b.points[0][across]) >= 0.5 or \
+                    not -0.5 <= b.points[0][axis] - a.points[1][axis] <= EDGE_JOIN_GAP:
+                continue
+            out.append(Prim(points=(a.points[0], b.points[1]), closed=False, curves=0, lines=1, stroke=a.stroke,
+                            fill=None, width=a.width, dash=a.dash, order=a.order))
+    return out
+
+
 def rects_from_lines(rest: list[Prim]) -> list[Prim]:
-    """Sharp rectangles drawn as separate straight strokes (some tools draw pools and lanes that way).
+    """Sharp rectangles drawn as separate straight strokes (some tools draw pools and lanes that way: as lone
+    lines, or as open three-sided outlines whose edges meet end to end; see ``axis_segments``).
 
     Long horizontal strokes pair up into top and bottom edges when a vertical stroke joins their left ends.
     """
-    hs = [p for p in rest if not p.closed and len(p.points) == 2 and abs(p.points[0][1] - p.points[1][1]) < 0.5
-          and g.width(p.box) > 100]
-    vs = [p for p in rest if not p.closed and len(p.points) == 2 and abs(p.points[0][0] - p.points[1][0]) < 0.5
-          and g.height(p.box) > 40]
-    out = []
+    pieces, joined = axis_segments(rest)
+    segs = pieces + joined
+    assembled = {id(q) for q in joined}
+    hs = [p for p in segs if abs(p.points[0][1] - p.points[1][1]) < 0.5 and g.width(p.box) > 100]
+    vs = [p for p in segs if abs(p.points[0][0] - p.points[1][0]) < 0.5 and g.height(p.box) > 40]
+    out, edges = [], []
     seen = set()
     for top in hs:
-        for bot in hs + _pieced_bottoms(top, rest, vs):
+        for bot in hs + _pieced_bottoms(top, segs, vs):
             if bot.box[1] <= top.box[1] + 40 or abs(bot.box[0] - top.box[0]) > 2 or abs(bot.box[2] - top.box[2]) > 2:
                 continue
             left = [v for v in vs if abs(v.box[0] - top.box[0]) < 2 and abs(v.box[1] - top.box[1]) < 2
@@ -44,7 +100,40 @@ def rects_from_lines(rest: list[Prim]) -> list[Prim]:
             pts = ((b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3]), (b[0], b[1]))
             out.append(Prim(points=pts, closed=True, curves=0, lines=4, stroke=0.0 if top.stroke is None else top.stroke, fill=None,
                             width=top.width, dash="solid", order=top.order))
-    return out
+            edges.append(any(id(e) in assembled for e in (top, bot, left[0])))
+    # an outline assembled from a header band's edges and a body's also yields the body alone: not a lane
+    wholes = [r.box for r, joined_edge in zip(out, edges) if joined_edge]
+    return [r for r in out if not any(_header_cut_off(r.box, w) for w in wholes if w != r.box)]
+
+
+def _header_cut_off(body: g.Box, whole: g.Box) -> bool:
+    """``body`` is ``whole`` less a header band: three edges shared, the fourth a header band's width in."""
+    same = [abs(a - b) < 2 for a, b in zip(body, whole)]
+    if sum(same) != 3:
+        return False
+    i = same.index(False)
+    return 2 <= abs(body[i] - whole[i]) <= HEADER_BAND_MAX and g.contains(whole, body, 2.0)
+
+
+def on_outline(p: Prim, rects: list[Prim], tol: float = 1.0) -> bool:
+    """An open straight polyline (three sides or more pieces) lying wholly on one rectangle's border: a part
+    of that rectangle's drawing, not a connector or a text annotation's bracket."""
+    if p.closed or p.curves or len(p.points) < 3:
+        return False
+    for r in rects:
+        b = r.box
+        if all(_on_border(a, c, b, tol) for a, c in zip(p.points, p.points[1:])):
+            return True
+    return False
+
+
+def _on_border(a: g.Point, c: g.Point, b: g.Box, tol: float) -> bool:
+    xs, ys = (a[0], c[0]), (a[1], c[1])
+    within_x = min(xs) >= b[0] - tol and max(xs) <= b[2] + tol
+    within_y = min(ys) >= b[1] - tol and max(ys) <= b[3] + tol
+    on_h = any(abs(y - e) < tol for y in ys for e in (b[1], b[3])) and abs(ys[0] - ys[1]) < 0.5
+    on_v = any(abs(x - e) < tol for x in xs for e in (b[0], b[2])) and abs(xs[0] - xs[1]) < 0.5
+    return within_x and within_y and (on_h or on_v)
 
 
 def _pieced_bottoms(top: Prim, rest: list[Prim], vs: list[Prim]) -> list[Prim]:
@@ -190,13 +279,13 @@ def _pools_and_lanes(shapes: list[Shape], rest: list[Prim]) -> None:
         # a header band: a vertical stroke or a rectangle at the left, spanning the full height
         for p in rest + [r.prim for r in shapes if r.prim is not None and r is not s]:
             b = p.box
-            if abs(b[1] - s.box[1]) < 2 and abs(b[3] - s.box[3]) < 2 and s.box[0] + 8 < b[2] < s.box[0] + 60 and \
-                    b[0] >= s.box[0] - 1 and g.width(b) < 60:
+            if abs(b[1] - s.box[1]) < 2 and abs(b[3] - s.box[3]) < 2 and s.box[0] + 8 < b[2] < s.box[0] + HEADER_BAND_MAX and \
+                    b[0] >= s.box[0] - 1 and g.width(b) < HEADER_BAND_MAX:
                 s.header = (s.box[0], s.box[1], b[2], s.box[3])
                 break
             # a vertical pool (lanes side by side): the header band across the top
-            if abs(b[0] - s.box[0]) < 2 and abs(b[2] - s.box[2]) < 2 and s.box[1] + 8 < b[3] < s.box[1] + 60 and \
-                    b[1] >= s.box[1] - 1 and g.height(b) < 60 and g.width(s.box) < 1.5 * g.height(s.box):
+            if abs(b[0] - s.box[0]) < 2 and abs(b[2] - s.box[2]) < 2 and s.box[1] + 8 < b[3] < s.box[1] + HEADER_BAND_MAX and \
+                    b[1] >= s.box[1] - 1 and g.height(b) < HEADER_BAND_MAX and g.width(s.box) < 1.5 * g.height(s.box):
                 s.header = (s.box[0], s.box[1], s.box[2], b[3])
                 break
     for s in rects:
