@@ -20,6 +20,9 @@ EDGE_JOIN_GAP = 1.5
 #: Only a piece this short joins the next: a header's edge meets its body's, while lanes side by side, whose
 #: edges also meet end to end, stay apart
 HEADER_BAND_MAX = 60.0
+#: the least height of a rectangle drawn as strokes: a collapsed pool (bpmn-visualization draws them 34-42 pt
+#: high over the hdBPMN models; ``_collapsed_pools`` decides whether it is one)
+RECT_MIN_HEIGHT = 15.0
 
 
 def _axis_piece(a: g.Point, b: g.Point) -> bool:
@@ -76,12 +79,12 @@ def rects_from_lines(rest: list[Prim]) -> list[Prim]:
     segs = pieces + joined
     assembled = {id(q) for q in joined}
     hs = [p for p in segs if abs(p.points[0][1] - p.points[1][1]) < 0.5 and g.width(p.box) > 100]
-    vs = [p for p in segs if abs(p.points[0][0] - p.points[1][0]) < 0.5 and g.height(p.box) > 40]
+    vs = [p for p in segs if abs(p.points[0][0] - p.points[1][0]) < 0.5 and g.height(p.box) > RECT_MIN_HEIGHT]
     out, edges = [], []
     seen = set()
     for top in hs:
         for bot in hs + _pieced_bottoms(top, segs, vs):
-            if bot.box[1] <= top.box[1] + 40 or abs(bot.box[0] - top.box[0]) > 2 or abs(bot.box[2] - top.box[2]) > 2:
+            if bot.box[1] <= top.box[1] + RECT_MIN_HEIGHT or abs(bot.box[0] - top.box[0]) > 2 or abs(bot.box[2] - top.box[2]) > 2:
                 continue
             left = [v for v in vs if abs(v.box[0] - top.box[0]) < 2 and abs(v.box[1] - top.box[1]) < 2
                     and abs(v.box[3] - bot.box[1]) < 2]

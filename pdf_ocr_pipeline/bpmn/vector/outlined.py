@@ -36,11 +36,15 @@ MAX_GAP_W = 12.0
 
 
 def _axis(pts) -> tuple[g.Point, tuple[float, float], float, float]:
-    """Centre, unit direction of the principal axis (``geometry.principal_axis``), extent along it and across it."""
+    """Middle of the extent, unit direction of the principal axis (``geometry.principal_axis``), extent along it
+    and across it. The middle, not the points' mean: a round cap flattened into many points would pull the mean
+    towards its end (bpmn-visualization's dashes through Chromium)."""
     (cx, cy), u = g.principal_axis(pts)
     ts = [(p[0] - cx) * u[0] + (p[1] - cy) * u[1] for p in pts]
     ls = [-(p[0] - cx) * u[1] + (p[1] - cy) * u[0] for p in pts]
-    return (cx, cy), u, max(ts) - min(ts), max(ls) - min(ls)
+    mid_t, mid_l = 0.5 * (max(ts) + min(ts)), 0.5 * (max(ls) + min(ls))
+    middle = (cx + mid_t * u[0] - mid_l * u[1], cy + mid_t * u[1] + mid_l * u[0])
+    return middle, u, max(ts) - min(ts), max(ls) - min(ls)
 
 
 def _tips(p, c, u, length) -> tuple[g.Point, g.Point]:
