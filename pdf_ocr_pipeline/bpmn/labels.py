@@ -226,6 +226,7 @@ def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
             top = min(heads_, key=lambda ln: _box([ln])[1])
             free_lines.remove(top)
             owned[id(s)] = [s, [[top]]]
+    orphans = []
     for blk in blocks_of(free_lines):
         b = _box(blk)
         h = g.height(_box(blk[:1]))
@@ -256,6 +257,39 @@ def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
                     best = (score, c)
         if best is not None:
             owned.setdefault(id(best[1]), [best[1], []])[1].append(blk)
+        else:
+            orphans.append(blk)
+    _adopt(orphans, [s for s in beside if id(s) not in owned] + [c for c in connectors if id(c) not in owned], owned)
     for obj, blks in owned.values():
         lines = [ln for blk in sorted(blks, key=lambda bl: _box(bl)[1]) for ln in blk]
         obj.label, obj.label_box = text_of(lines), _box(lines)
+
+
+#: a block of words beside nothing is taken by the nearest unlabelled event, gateway, data shape or flow within
+#: this many of its line heights (hdBPMN writers place flow and event labels up to 4-5 lines away, measured on
+#: the train/val models drawn by bpmn-visualization; beyond that, text is a note or a title)
+ORPHAN_REACH = 5.0
+
+
+def _adopt(orphans: list, unlabelled: list, owned: dict) -> None:
+    """Give each orphan block to an unlabelled element near it: nearest pairs first, one block per element."""
+    pairs = []
+    for i, blk in enumerate(orphans):
+        b = _box(blk)
+        h = g.height(_box(blk[:1]))
+        for obj in unlabelled:
+            if getattr(obj, "label", ""):
+                continue
+            if hasattr(obj, "points"):
+                d = g.point_polyline_distance(g.center(b), obj.points) - g.height(b) / 2
+            else:
+                d = g.box_distance(b, obj.box)
+            if d < ORPHAN_REACH * h:
+                pairs.append((max(d, 0.0), i, obj))
+    taken_blocks, taken_objs = set(), set()
+    for d, i, obj in sorted(pairs, key=lambda t: (t[0], t[1])):
+        if i in taken_blocks or id(obj) in taken_objs:
+            continue
+        taken_blocks.add(i)
+        taken_objs.add(id(obj))
+        owned[id(obj)] = [obj, [orphans[i]]]

@@ -90,6 +90,8 @@ def prims_from_drawings(drawings: list[dict], matrix=(1, 0, 0, 1, 0, 0)) -> list
             for _, seg in sp:
                 pts.extend(seg if not pts else seg[1:])
             pts = [g.transform_point(p, matrix) for p in pts]
+            if "f" not in kind and not d.get("closePath") and sp[0][0] != "re":
+                pts = unhook(unhook(pts)[::-1])[::-1]
             closed = bool(d.get("closePath")) or "f" in kind or sp[0][0] == "re" or (
                 len(pts) > 2 and g.dist(pts[0], pts[-1]) < 0.5)
             if closed and g.dist(pts[0], pts[-1]) > 0.05:
@@ -100,6 +102,27 @@ def prims_from_drawings(drawings: list[dict], matrix=(1, 0, 0, 1, 0, 0)) -> list
     # dashes a printer outlined as filled pieces (Chromium) become one dashed stroke again (``outlined``)
     from pdf_ocr_pipeline.bpmn.vector.outlined import restroke
     return _merge_fill_stroke(_drop_shadows(restroke(prims)))
+
+
+#: a stroke's end that turns back and runs within this distance (points) of the way it came retraces it
+RETRACE_TOL = 0.75
+
+
+def unhook(pts: list[Point]) -> list[Point]:
+    """``pts`` without an end that runs back over the way it came. A stroke drawn out and back along itself
+    (bpmn-visualization draws a flow with a repeated end waypoint so: to the arrow's tip and back to its base,
+    or to the end and back to the start) is the line to its last turning point, where everything after that
+    point lies on the line before it."""
+    for k in range(len(pts) - 2, 0, -1):
+        a, b, c = pts[k - 1], pts[k], pts[k + 1]
+        if (c[0] - b[0]) * (b[0] - a[0]) + (c[1] - b[1]) * (b[1] - a[1]) < 0:  # turns back at ``b``
+            head = list(pts[: k + 1])
+            # back along the piece it came by (a polygon closed by returning to its start turns elsewhere)
+            if g.point_polyline_distance(c, [a, b]) <= RETRACE_TOL and \
+                    all(g.point_polyline_distance(q, head) <= RETRACE_TOL for q in pts[k + 1:]):
+                return head
+            break
+    return list(pts)
 
 
 def _same_outline(a: Prim, b: Prim, tol: float) -> bool:

@@ -70,6 +70,33 @@ def _chains(lines: list[Prim], gap: float, join: float = 0.6,
     return [(g.simplify_polyline(it[0]), it[1]) for it in items if it is not None]
 
 
+#: the line's direction at an end is taken over this length (points): about an arrowhead's length (bpmn-js
+#: 10-11 pt, bpmn-visualization 10 pt, MIWG tools 6-12 pt), past any hook a repeated end waypoint leaves
+HEAD_REACH = 10.0
+
+
+#: an arrowhead whose shortest side is under this share of the next has that side for its base (measured
+#: shortest / next side: bpmn-visualization 0.63, the MIWG reference tool 0.89); where the two shortest are
+#: equal (a head wider than long: its flanks are the shortest sides) the tip is told by the line's direction
+NARROW_HEAD = 0.95
+
+
+def _tip_along(vertices: list[g.Point], inward: g.Point, end: g.Point) -> tuple[g.Point, g.Point] | None:
+    """An arrowhead's tip and base midpoint as seen from a line ending at ``end`` (coming from ``inward``): for
+    a narrow head the vertex opposite the shortest side (``geometry.triangle_tip``), for a head about as wide
+    as long (whose shortest side is a flank) the vertex farthest along the line's direction."""
+    if len(vertices) != 3:
+        return None
+    sides = sorted(g.dist(vertices[i], vertices[(i + 1) % 3]) for i in range(3))
+    n = g.dist(inward, end)
+    if sides[0] < NARROW_HEAD * sides[1] or n < 1e-6:
+        return g.triangle_tip(vertices)  # one side clearly the shortest: the base, and the tip opposite it
+    u = ((end[0] - inward[0]) / n, (end[1] - inward[1]) / n)
+    i = max(range(3), key=lambda k: vertices[k][0] * u[0] + vertices[k][1] * u[1])
+    b, c = vertices[(i + 1) % 3], vertices[(i + 2) % 3]
+    return vertices[i], ((b[0] + c[0]) / 2, (b[1] + c[1]) / 2)
+
+
 def _inward(pts: list[g.Point], end: int, reach: float) -> g.Point:
     """The point ``reach`` along ``pts`` from its end ``end`` (0: first, 1: last), or its other end."""
     seq = pts[::-1] if end else pts
@@ -147,8 +174,9 @@ def find_connectors(rest: list[Prim], shapes: list[Shape], *, tol: float = 7.0, 
     for ci, (pts, dash) in enumerate(chains):
         head_at = {}
         for end, p in ((0, pts[0]), (1, pts[-1])):
+            inward = _inward(pts, end, HEAD_REACH)  # not the last piece: a stroke may end in a tiny hook
             for h in heads:
-                tip_base = g.triangle_tip(g.polygon_vertices(h.points, 0.3))
+                tip_base = _tip_along(g.polygon_vertices(h.points, 0.3), inward, p)
                 if tip_base and (g.dist(tip_base[1], p) < 2.5 or g.dist(tip_base[0], p) < 2.5 or
                                  (g.point_polyline_distance(p, h.points) < 1.0 or
                                   (loose and g.point_in_polygon(p, h.points))) and g.dist(tip_base[0], p) < h.size):
