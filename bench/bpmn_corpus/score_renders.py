@@ -1,7 +1,7 @@
-"""Render ``.bpmn`` files with bpmn-js or bpmn-visualization and score the BPMN stage on the renders against the
-renderer's truth.
+"""Render ``.bpmn`` files with bpmn-js, bpmn-visualization or the sketchy look and score the BPMN stage on the
+renders against the renderer's truth.
 
-    .venv/bin/python -m bench.bpmn_corpus.score_renders FILE.bpmn ... [--renderer bpmnjs|bpmnvis]
+    .venv/bin/python -m bench.bpmn_corpus.score_renders FILE.bpmn ... [--renderer bpmnjs|bpmnvis|sketchy]
         [--theme default|bold] [--out DIR]
 
 Prints per file and total shapes F1 / flows F1 / labels exact (``bench.bpmn_eval.score``; truth in page points,
@@ -17,8 +17,10 @@ from pathlib import Path
 
 from bench.bpmn_corpus import render_bpmnjs as rb
 from bench.bpmn_corpus import render_bpmnvis as rv
+from bench.bpmn_corpus import render_sketchy as rs
 
-RENDERERS = {"bpmnjs": rb, "bpmnvis": rv}  # bpmnvis: bpmn-visualization, default theme only
+#: bpmnvis: bpmn-visualization; sketchy: bpmn-js-sketchy (rough.js, seed 1); both default theme only
+RENDERERS = {"bpmnjs": rb, "bpmnvis": rv, "sketchy": rs}
 
 
 def main(argv=None) -> int:

@@ -1,10 +1,13 @@
 """The corpus generator's renderers (issue 15), each in headless Chromium, printed to a vector PDF: bpmn-js (two
-looks) and bpmn-visualization (mxGraph, the renderer left out of all tuning).
+looks), bpmn-visualization (mxGraph, the renderer left out of all tuning) and the sketchy hand-drawn look
+(bpmn-js-sketchy, rough.js).
 
 The truth read from each renderer must align with the drawing within 1 pt: each shape's outline and each flow's
 line is a vector drawing of the PDF at the truth's box (bpmn-visualization's line may end short of its last
 waypoint by the arrow head drawn there), and each label's words (the PDF's text layer) lie in the truth's label
-box and in the task's box. The BPMN stage's score on the render is measured and printed (``-s``), not asserted.
+box and in the task's box. The sketchy look draws each outline by hand on purpose: rough.js moves a stroke's ends
+by up to about 2 px, so its shape outlines are held to ``SKETCH_TOL`` (and their median to 1 pt); its flows, labels
+and everything else to 1 pt. The BPMN stage's score on the render is measured and printed (``-s``), not asserted.
 
 Skipped where node/npm or Debian's chromium + chromium-driver are missing and ``CI`` is not set; ``npm ci`` runs
 in ``bench/bpmn_corpus/node`` when a renderer's bundle is missing. No browser is downloaded.
@@ -20,6 +23,7 @@ import pytest
 
 from bench.bpmn_corpus import render_bpmnjs as rb
 from bench.bpmn_corpus import render_bpmnvis as rv
+from bench.bpmn_corpus import render_sketchy as rs
 
 _CI = bool(os.environ.get("CI"))
 _have_node = bool(shutil.which("node") and shutil.which("npm"))
@@ -31,14 +35,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not _have and not _CI,
 TASKS = {"task", "userTask", "serviceTask", "manualTask", "scriptTask", "sendTask", "receiveTask",
          "businessRuleTask", "callActivity", "subProcess"}
 TOL = 1.0
-RENDERERS = {"bpmnjs": rb, "bpmnvis": rv}
+SKETCH_TOL = 2.5  # pt: a sketchy outline's wobble (MIWG, seeds 1-5: flows <= 0.75, events 1.7, data stores 2.4)
+RENDERERS = {"bpmnjs": rb, "bpmnvis": rv, "sketchy": rs}
 CASES = [("bpmnjs", s, t) for s in ("A.1.0", "A.2.0") for t in ("default", "bold")] + \
-        [("bpmnvis", s, "default") for s in ("A.1.0", "A.2.0")]
+        [(r, s, "default") for r in ("bpmnvis", "sketchy") for s in ("A.1.0", "A.2.0")]
 
 
 @pytest.fixture(scope="module")
 def driver():
-    if not (rb.VIEWER_JS.exists() and rv.VIS_JS.exists()):
+    if not (rb.VIEWER_JS.exists() and rv.VIS_JS.exists() and rs.SKETCHY_JS.exists() and rs.FONT_CSS.exists()):
         r = subprocess.run([shutil.which("npm") or "npm", "ci", "--no-audit", "--no-fund"], cwd=rb.NODE_DIR,
                            capture_output=True, text=True, timeout=300)
         if r.returncode != 0:
@@ -81,14 +86,21 @@ def test_truth_aligns_with_vector_drawing(renders, renderer, stem, theme):
     tasks = [e for e in truth.elements if e["type"] in TASKS]
     flows = [e for e in truth.elements if e["waypoints"]]
     assert tasks and flows
+    sketch_devs = []
     for e in truth.elements:
-        if e["waypoints"] and renderer == "bpmnjs":  # a connection: its line is one stroked path over the waypoints
+        if e["waypoints"] and renderer != "bpmnvis":  # a connection: its line is one stroked path over the waypoints
             assert any(_near(r, e["box"]) for r in stroked), (e["id"], e["box"])
         elif e["waypoints"]:  # its line, with the arrow head drawn at its end, spans the waypoints
             parts = [r for r in stroked if _inside(r, e["box"])]
             assert parts and _near(_union(parts), e["box"]), (e["id"], e["box"], parts)
+        elif e["type"] not in ("lane", "participant") and renderer == "sketchy":  # a hand-drawn outline
+            dev = min(max(abs(x - y) for x, y in zip(r, e["box"])) for r in stroked)
+            assert dev <= SKETCH_TOL, (e["id"], e["type"], e["box"], dev)
+            sketch_devs.append(dev)
         elif e["type"] not in ("lane", "participant"):  # a shape: its outline (rounded rect, circle, diamond)
             assert any(_near(r, e["box"]) for r in stroked), (e["id"], e["type"], e["box"])
+    if sketch_devs:
+        assert sorted(sketch_devs)[len(sketch_devs) // 2] <= TOL, sketch_devs
     for e in tasks:
         inner = [w for w in words if _inside(w[:4], e["box"], 0)]
         assert " ".join(w[4] for w in inner) == re.sub(r"\s+", " ", e["name"]).strip(), (e["id"], inner)
