@@ -29,6 +29,12 @@ subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--n
 PY
 python3 -c "import sys; sys.path.insert(0, 'bench'); import gpu_engine; gpu_engine._install_plugin_entry_point()"
 
+# The Transformers engine (issue 18) on a tiny random DeepSeek-OCR-2 config: real generate, real batching, parsed
+# into OcrPages. These tests skip on CI, which has no torch (the registry's Linux torch brings 5.7 GB of CUDA
+# libraries); the GPU image has torch and transformers. bench/transformers_engine.py measures the engine here.
+python3 -m pytest -q -o addopts="" -p no:cacheprovider tests/engines/test_deepseek_transformers.py \
+  tests/engines/test_families.py 2>&1 | tee "$OUT/transformers_tests.log"
+
 python3 -m pdf_ocr_pipeline.cli serve --model "$MODEL" --load-format dummy --port 8000 --max-num-seqs 64 \
   --gpu-memory-utilization 0.5 --api-server-count 2 >"$OUT/server.log" 2>&1 &
 server=$!

@@ -1,6 +1,7 @@
 """``pdf-ocr``: run documents through the same Dagster assets without the UI, and print a summary.
 
-    pdf-ocr run [PATHS...] [--data-dir DIR] [--pages auto|ocr|text] [--engine tesseract|deepseek-vllm] [--dpi N]
+    pdf-ocr run [PATHS...] [--data-dir DIR] [--pages auto|ocr|text] [--engine tesseract|deepseek-vllm|deepseek-transformers]
+                [--model-family auto|deepseek-ocr|deepseek-ocr-2] [--dpi N]
     pdf-ocr show DOC --page N [--data-dir DIR] [--out FILE.png]
     pdf-ocr report [--data-dir DIR] [--out report.html]
     pdf-ocr serve [--model M] [--port N] [--gpu-memory-utilization F] [--max-num-seqs N] [--ngram-impl I]
@@ -51,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, help="outputs go to DIR/warehouse/<asset>/<doc>.parquet (default data)")
     run.add_argument("--pages", choices=["auto", "ocr", "text"],
                      help="auto: OCR only pages without a usable text layer (default); ocr: all; text: none")
-    run.add_argument("--engine", choices=["tesseract", "deepseek-vllm"], help="OCR engine (default tesseract)")
+    run.add_argument("--engine", choices=["tesseract", "deepseek-vllm", "deepseek-transformers"],
+                     help="OCR engine (default tesseract)")
+    run.add_argument("--model-family", choices=["auto", "deepseek-ocr", "deepseek-ocr-2"],
+                     help="the GPU engine's model family (default auto: from the model folder's config.json)")
     run.add_argument("--dpi", type=int, help="rendering resolution (default 200)")
     run.add_argument("--workers", type=int, help="OCR workers (default: one per core)")
     run.set_defaults(func=cmd_run)
@@ -192,7 +196,8 @@ def format_table(summaries: list[DocSummary]) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     base = Settings.from_env()
     overrides = {k: v for k, v in {"data_dir": args.data_dir, "pages": args.pages, "engine": args.engine,
-                                   "dpi": args.dpi, "workers": args.workers}.items() if v is not None}
+                                   "model_family": args.model_family, "dpi": args.dpi,
+                                   "workers": args.workers}.items() if v is not None}
     settings = base.model_copy(update=overrides)
     Settings.model_validate(settings.model_dump())  # bounds apply to flags too
     files, problems = collect_pdfs(args.paths or [settings.inbox_dir])
@@ -205,7 +210,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from .engines.tesseract import find_tessdata
 
         find_tessdata(settings.tessdata_dir, settings.languages)
-    elif settings.vllm_transport == "server":  # ... or when no vLLM server answers (runs would retry for minutes)
+    elif settings.engine == "deepseek-vllm" and settings.vllm_transport == "server":  # ... or when no vLLM server
+        # answers (runs would retry for minutes)
         from .engines.vllm_transport import ServerTransport
 
         probe = ServerTransport(list(settings.vllm_urls), settings.model, concurrency=1, timeout_s=10)

@@ -38,7 +38,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 model=settings.model, transport=settings.vllm_transport, server_urls=list(settings.vllm_urls),
                 concurrency=settings.vllm_concurrency, prep_workers=settings.vllm_prep_workers,
                 gpus=settings.vllm_gpus, render_threads=settings.vllm_render_threads,
-                engine_threads=settings.vllm_engine_threads,
+                engine_threads=settings.vllm_engine_threads, model_family=settings.model_family,
+                batch_size=settings.transformers_batch_size, device=settings.transformers_device,
+                dtype=settings.transformers_dtype,
             ),
         },
     )

@@ -25,7 +25,7 @@ __all__ = ["MARKDOWN_ENGINES", "TextBlock", "blocks_from_lines", "document_markd
            "split_pages", "text_layer_blocks"]
 
 #: Engines whose page text is Markdown already (``ocr_pages.engine``; a ``fallback`` page is Tesseract's).
-MARKDOWN_ENGINES = frozenset({"deepseek-vllm"})
+MARKDOWN_ENGINES = frozenset({"deepseek-vllm", "deepseek-transformers"})
 #: A figure whose words are at least this share in the page's text (an OCR'd page read the picture with the
 #: page) shows only its heading, not its text again.
 FIGURE_TEXT_IN_PAGE = 0.8

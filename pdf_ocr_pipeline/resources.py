@@ -44,7 +44,7 @@ class OcrEngineResource(dg.ConfigurableResource):
     ``dpi`` and ``max_pixels`` live here because the engine decides what resolution it needs.
     """
 
-    engine: Literal["tesseract", "deepseek-vllm"] = "tesseract"
+    engine: Literal["tesseract", "deepseek-vllm", "deepseek-transformers"] = "tesseract"
     pages: Literal["auto", "ocr", "text"] = Field("auto", description="auto: OCR only pages without a usable text layer")
     dpi: int = Field(200, ge=36, le=600, description="resolution of pages that go to the OCR engine")
     preview_dpi: int = Field(0, ge=0, le=600, description="resolution of preview images of pages read from "
@@ -55,8 +55,15 @@ class OcrEngineResource(dg.ConfigurableResource):
     languages: str = Field("rus+eng", description="Tesseract languages (also the GPU engine's fallback)")
     tessdata_dir: Optional[str] = None
     workers: int = Field(0, ge=0, description="Tesseract workers; 0 = one per core")
-    # The GPU engine: DeepSeek-OCR on vLLM (see engines/deepseek_vllm.py for every option).
+    # The GPU engines: DeepSeek-OCR on vLLM (engines/deepseek_vllm.py) or Transformers
+    # (engines/deepseek_transformers.py); see those modules for every option.
     model: str = Field("deepseek-ai/DeepSeek-OCR", description="local folder or hub name")
+    model_family: Literal["auto", "deepseek-ocr", "deepseek-ocr-2"] = Field(
+        "auto", description="the model's family (engines/families.py); auto: from the model folder's config.json")
+    batch_size: int = Field(16, ge=1, le=1024, description="deepseek-transformers: pages per generate call")
+    device: str = Field("auto", description="deepseek-transformers: torch device (auto: cuda when there is one)")
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "auto", description="deepseek-transformers: auto is bfloat16 on a GPU, float32 on the CPU")
     transport: Literal["server", "in-process"] = Field(
         "server", description="server: send pages to `pdf-ocr serve` (the model loads once for every run); "
                               "in-process: load vLLM inside the run")
@@ -84,7 +91,12 @@ class OcrEngineResource(dg.ConfigurableResource):
                     "resolution": self.resolution, "max_tokens": self.max_tokens, "concurrency": self.concurrency,
                     "gpus": self.gpus, "prep_workers": self.prep_workers, "max_retries": self.max_retries,
                     "render_threads": self.render_threads, "engine_threads": self.engine_threads,
-                    "gpu_memory_utilization": self.gpu_memory_utilization,
+                    "gpu_memory_utilization": self.gpu_memory_utilization, "model_family": self.model_family,
+                    "tesseract_languages": self.languages, "tesseract_tessdata_dir": self.tessdata_dir}
+        if self.engine == "deepseek-transformers":
+            return {"model": self.model, "model_family": self.model_family, "max_tokens": self.max_tokens,
+                    "batch_size": self.batch_size, "device": self.device, "dtype": self.dtype,
+                    "prep_workers": self.prep_workers, "max_retries": self.max_retries,
                     "tesseract_languages": self.languages, "tesseract_tessdata_dir": self.tessdata_dir}
         return {"languages": self.languages, "tessdata_dir": self.tessdata_dir, "workers": self.workers,
                 "page_timeout_s": self.page_timeout_s}

@@ -96,9 +96,12 @@ OCR_PAGES = pa.schema(
         _f("doc_id", pa.string(), "partition key", nullable=False),
         _f("page_no", pa.int32(), "1-based page number", nullable=False),
         _f("source", pa.string(), "text_layer | ocr | fallback | none (page failed)"),
-        _f("engine", pa.string(), "engine that produced the text: text_layer, tesseract, deepseek-vllm"),
+        _f("engine", pa.string(), "engine that produced the text: text_layer, tesseract, deepseek-vllm, "
+           "deepseek-transformers"),
         _f("engine_version", pa.string(), "engine version, e.g. tesseract 5.5.4"),
         _f("model", pa.string(), "model or language data, e.g. rus+eng"),
+        _f("model_family", pa.string(), "model engines: the model's family (prompt, image preparation, parser): "
+           "deepseek-ocr, deepseek-ocr-2; null for other engines and in files written before the column existed"),
         _f("prompt_version", pa.string(), "prompt name and version for model engines; null otherwise"),
         _f("text", pa.string(), "page text (markdown for model engines; plain lines otherwise)"),
         _f("raw_output", pa.string(), "the engine's raw output where it differs from text"),
@@ -145,6 +148,9 @@ RUN_METRICS = pa.schema(
         _f("peak_rss_mb", pa.float64(), "peak resident memory of the process that ran the stage, MiB"),
         _f("gpu_memory_mb", pa.float64(), "GPU memory in use on the host after the stage, MiB (GPU engine)"),
         _f("engine", pa.string(), "OCR engine (ocr_pages) or library (other stages)"),
+        _f("model", pa.string(), "ocr_pages with a model engine: the model (folder or hub name); null otherwise"),
+        _f("model_family", pa.string(), "ocr_pages with a model engine: the model's family, e.g. deepseek-ocr-2; "
+           "null otherwise"),
         _f("recorded_at", pa.timestamp("us", tz="UTC"), "when the stage finished"),
     ]
 )

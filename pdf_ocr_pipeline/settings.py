@@ -9,7 +9,7 @@ from typing import Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PagePolicy = Literal["auto", "ocr", "text"]
-EngineName = Literal["tesseract", "deepseek-vllm"]
+EngineName = Literal["tesseract", "deepseek-vllm", "deepseek-transformers"]
 ExecutorName = Literal["multiprocess", "in_process", "k8s"]
 
 
@@ -33,6 +33,15 @@ class Settings(BaseModel):
     page_timeout_s: float = Field(300, gt=0, description="an OCR engine gives up on a page after this long")
     languages: str = "rus+eng"
     model: str = Field("deepseek-ai/DeepSeek-OCR", description="the GPU engine's model: local folder or hub name")
+    model_family: Literal["auto", "deepseek-ocr", "deepseek-ocr-2"] = Field(
+        "auto", description="the model's family (prompt, image preparation, parser); auto: from the model "
+                            "folder's config.json, else from its name")
+    transformers_batch_size: int = Field(16, ge=1, le=1024, description="deepseek-transformers: pages per "
+                                         "generate call")
+    transformers_device: str = Field("auto", description="deepseek-transformers: torch device; auto: cuda when "
+                                     "there is one")
+    transformers_dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "auto", description="deepseek-transformers: auto is bfloat16 on a GPU, float32 on the CPU")
     vllm_transport: Literal["server", "in-process"] = "server"
     vllm_urls: tuple[str, ...] = ("http://127.0.0.1:8000",)
     vllm_concurrency: int = Field(256, ge=1, le=4096)

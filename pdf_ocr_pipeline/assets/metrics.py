@@ -44,6 +44,7 @@ def run_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
             "tokens_out": tokens, "tokens_per_s": tokens / seconds if seconds else 0.0,
             "gpu_memory_mb": _value(md, "gpu_memory_used_mb"),
             "peak_rss_mb": _value(md, "peak_rss_mb"), "engine": _value(md, "engine", "pymupdf"),
+            "model": _value(md, "model"), "model_family": _value(md, "model_family"),
             "recorded_at": datetime.fromtimestamp(record.timestamp, tz=timezone.utc),
         })
     with warehouse.warehouse.document_lock(doc_id):

@@ -85,7 +85,7 @@ def materialize_ocr_pages(context: dg.AssetExecutionContext, warehouse: Warehous
         metadata["engine_busy_share"] = busy_share
     if counts["tokens_out"] and clock.seconds:
         metadata["tokens_per_s"] = counts["tokens_out"] / clock.seconds
-    for key in ("tokens_in", "attempts", "first_page_s", "gpu_memory_used_mb"):  # GPU engine figures
+    for key in ("tokens_in", "attempts", "first_page_s", "gpu_memory_used_mb", "model", "model_family"):  # GPU
         if engine_figures.get(key) is not None:
             metadata[key] = engine_figures[key]
     thumbnail = page_thumbnail(store.root.parent, doc_id, 1)

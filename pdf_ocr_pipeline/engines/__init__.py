@@ -9,7 +9,7 @@ from typing import Any
 
 from .base import Block, OcrEngine, OcrPage, PageImage
 
-ENGINES = ("tesseract", "deepseek-vllm")
+ENGINES = ("tesseract", "deepseek-vllm", "deepseek-transformers")
 
 
 def make_engine(name: str, options: dict[str, Any] | None = None) -> OcrEngine:
@@ -28,6 +28,10 @@ def make_engine(name: str, options: dict[str, Any] | None = None) -> OcrEngine:
         from .deepseek_vllm import DeepSeekVllmEngine, DeepSeekVllmOptions
 
         return DeepSeekVllmEngine(DeepSeekVllmOptions(**options))
+    if name == "deepseek-transformers":
+        from .deepseek_transformers import DeepSeekTransformersEngine, DeepSeekTransformersOptions
+
+        return DeepSeekTransformersEngine(DeepSeekTransformersOptions(**options))
     raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
 
 

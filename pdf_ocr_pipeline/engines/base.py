@@ -67,6 +67,8 @@ class OcrPage:
     engine: str
     engine_version: str = ""
     model: str = ""
+    #: the model engines' model family (``engines.families``: deepseek-ocr, deepseek-ocr-2); None otherwise
+    model_family: str | None = None
     prompt_version: str | None = None
     text: str = ""
     raw_output: str | None = None
@@ -94,9 +96,9 @@ class OcrPage:
     def to_row(self) -> dict:
         """The ``ocr_pages`` row (see ``schemas.OCR_PAGES``)."""
         row = {k: getattr(self, k) for k in (
-            "doc_id", "page_no", "source", "engine", "engine_version", "model", "prompt_version", "text",
-            "raw_output", "mean_confidence", "tokens_in", "tokens_out", "finish_reason", "attempts", "latency_s",
-            "cached", "error")}
+            "doc_id", "page_no", "source", "engine", "engine_version", "model", "model_family", "prompt_version",
+            "text", "raw_output", "mean_confidence", "tokens_in", "tokens_out", "finish_reason", "attempts",
+            "latency_s", "cached", "error")}
         row["blocks"] = [b.__dict__ for b in self.blocks]
         row["regions"] = [r.__dict__ for r in self.regions]
         row["regions_ocr"] = sum(1 for r in self.regions if r.error is None)

@@ -49,9 +49,10 @@ class PreparedImage:
         return Image.open(io.BytesIO(self.data)).convert("RGB")
 
 
-def tile_grid(width: int, height: int) -> tuple[int, int]:
-    """The (columns, rows) of 640 px tiles vLLM's Gundam mode cuts a ``width`` x ``height`` image into."""
-    if width <= TILE and height <= TILE:
+def tile_grid(width: int, height: int, tile: int = TILE) -> tuple[int, int]:
+    """The (columns, rows) of ``tile`` px tiles (640: DeepSeek-OCR, 768: DeepSeek-OCR-2) vLLM's Gundam mode cuts
+    a ``width`` x ``height`` image into."""
+    if width <= tile and height <= tile:
         return (1, 1)
     aspect = width / height
     ratios = sorted({(i, j) for n in range(MIN_CROPS, MAX_CROPS + 1) for i in range(1, n + 1)
@@ -61,7 +62,7 @@ def tile_grid(width: int, height: int) -> tuple[int, int]:
         diff = abs(aspect - r[0] / r[1])
         if diff < best_diff:
             best, best_diff = r, diff
-        elif diff == best_diff and width * height > 0.5 * TILE * TILE * r[0] * r[1]:
+        elif diff == best_diff and width * height > 0.5 * tile * tile * r[0] * r[1]:
             best = r
     return best
 
@@ -73,13 +74,14 @@ def image_tokens(frame: Frame, resolution: str) -> int:
     return 16 * 17 + local + 1
 
 
-def prepare(png: bytes, resolution: str = "base", encoding: str = "raw") -> PreparedImage:
+def prepare(png: bytes, resolution: str = "base", encoding: str = "raw", *, tile: int = TILE) -> PreparedImage:
     """Decode a rendered page and resize it for the model. Runs in worker processes; pure function.
 
     Args:
         png: the rendered page (any format PIL reads).
         resolution: ``base`` or ``gundam``.
         encoding: ``raw`` (RGB bytes, for the in-process transport), ``png`` or ``jpeg`` (for servers).
+        tile: gundam's tile size, the model family's (``families.ModelFamily.tile_size``).
     Returns:
         The prepared image and its frame.
     """
@@ -88,9 +90,9 @@ def prepare(png: bytes, resolution: str = "base", encoding: str = "raw") -> Prep
         img = src.convert("RGB")
     w, h = img.size
     if resolution == "gundam":
-        cols, rows = tile_grid(w, h)
+        cols, rows = tile_grid(w, h, tile)
         if (cols, rows) != (1, 1):
-            img = img.resize((TILE * cols, TILE * rows), Image.Resampling.BICUBIC)
+            img = img.resize((tile * cols, tile * rows), Image.Resampling.BICUBIC)
         frame = Frame(img.width, img.height, (0.0, 0.0, float(img.width), float(img.height)))
     elif resolution == "base":
         scale = BASE / max(w, h)

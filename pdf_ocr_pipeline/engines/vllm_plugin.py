@@ -49,6 +49,30 @@ def apply_resolution(mode: str) -> None:
     cls = processor.DeepseekOCRProcessor
     cls.__call__.__kwdefaults__["crop_mode"] = False
     cls.process_one.__defaults__ = (False,)
+    _apply_base_ocr2()
+
+
+def _apply_base_ocr2() -> None:
+    """The same for DeepSeek-OCR-2 (``families.DEEPSEEK_OCR_2``), where this vLLM has it: its processor module
+    holds the same constants (768 tiles; with ``IMAGE_SIZE`` left at 768 and no crops it would squash the page
+    to 768 and blow it up to 1024 again). Not tried on a GPU: vLLM 0.26 was not at hand with OCR-2's config."""
+    import importlib
+
+    for name in ("vllm.transformers_utils.processors.deepseek_ocr2", "vllm.model_executor.models.deepseek_ocr2"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "CROP_MODE"):
+            module.CROP_MODE = False
+        if hasattr(module, "IMAGE_SIZE"):
+            module.IMAGE_SIZE = BASE
+        cls = getattr(module, "DeepseekOCR2Processor", None)
+        call_defaults = getattr(getattr(cls, "__call__", None), "__kwdefaults__", None)
+        if call_defaults and "crop_mode" in call_defaults:
+            call_defaults["crop_mode"] = False
+        if cls is not None and getattr(cls.process_one, "__defaults__", None) == (True,):
+            cls.process_one.__defaults__ = (False,)
 
 
 def limit_engine_threads(threads: int) -> None:
