@@ -174,6 +174,10 @@ def _inside(p: Prim, s: Shape, tol: float = 1.0) -> bool:
     return g.contains(s.box, p.box, tol)
 
 
+#: the largest marker or icon inside an activity, points (task type icons and bottom markers: 10-20)
+ICON_MAX = 30.0
+
+
 def refine(shapes: list[Shape], rest: list[Prim]) -> list[Shape]:
     """Markers, gateway kinds, event icons, sub-processes, pools/lanes, parents and boundary events.
 
@@ -182,9 +186,12 @@ def refine(shapes: list[Shape], rest: list[Prim]) -> list[Shape]:
     _subprocesses(shapes)
     thin = _thin_of(shapes)
     consumed: set[int] = set()
-    small = [(i, p) for i, p in enumerate(rest) if p.size < 30]
+    small = [(i, p) for i, p in enumerate(rest) if p.size < ICON_MAX]
     for s in shapes:
-        inner = [(i, p) for i, p in small if i not in consumed and _inside(p, s) and p.size < 0.9 * max(
+        # a gateway's or event's icon scales with it (hdBPMN's sketched sizes: gateways up to 80 pt, their
+        # event-based rings 31 pt); an activity's markers stay small
+        pool = list(enumerate(rest)) if s.type.endswith(("Gateway", "Event")) else small
+        inner = [(i, p) for i, p in pool if i not in consumed and _inside(p, s) and p.size < 0.9 * max(
             g.width(s.box), g.height(s.box))]
         if s.type.endswith("Gateway"):
             s.type = _gateway_kind(s, [p for _, p in inner])
@@ -197,8 +204,7 @@ def refine(shapes: list[Shape], rest: list[Prim]) -> list[Shape]:
             consumed.update(i for i, _ in inner)
         elif s.type == "task":
             bottom = [(i, p) for i, p in inner if p.box[1] > s.box[1] + 0.6 * g.height(s.box)]
-            if any(p.closed and p.curves == 0 and 6 < p.size < 16 and abs(g.width(p.box) - g.height(p.box)) < 2
-                   for _, p in bottom):
+            if any(_marker_square(p) for _, p in bottom):
                 s.markers.append("collapsed")
             consumed.update(i for i, p in inner if p.size < 0.5 * g.height(s.box))
         if s.type in ("task", "subProcess") and s.prim is not None and s.prim.stroke is not None and \
@@ -214,6 +220,19 @@ def refine(shapes: list[Shape], rest: list[Prim]) -> list[Shape]:
     _parents(shapes)
     _boundary(shapes)
     return shapes
+
+
+def _marker_square(p: Prim) -> bool:
+    """The collapsed sub-process marker's frame: a small closed square, sharp or with rounded corners
+    (bpmn-visualization). Rounded, it still reaches near each corner of its box (a corner radius of up to a
+    third of the side leaves 0.15 of it), which a circle (a loop marker) does not (0.21)."""
+    if not (p.closed and 6 < p.size < 16 and abs(g.width(p.box) - g.height(p.box)) < 2):
+        return False
+    if p.curves == 0:
+        return True
+    b = p.box
+    return all(min(g.dist(c, q) for q in p.points) <= 0.15 * p.size
+               for c in ((b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])))
 
 
 def _thin_of(shapes: list[Shape]) -> float:
