@@ -13,6 +13,9 @@ evaluation. Each model is written to ``OUT_DIR/<stem>.bpmn`` prepared for render
   (bpmn-js draws a circle of that diameter whatever the bounds, and the truth box then matches the drawing).
 
 Nothing else changes: labels, line breaks, label positions and flow routes are the writer's.
+
+Tool-made models from openly licensed repositories (Activiti, Flowable, Camunda examples, bpmn-auto-layout):
+``sources_open.py``.
 """
 
 from __future__ import annotations
