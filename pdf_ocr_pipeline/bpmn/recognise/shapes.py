@@ -207,6 +207,10 @@ def _cylinder(p: Prim) -> bool:
 
 
 SAME_RING = 0.95
+#: a circle inside an event's ring and larger than this share of it is the second ring of an intermediate event;
+#: smaller, it is an icon (measured over hdBPMN and tool-made models drawn by bpmn-js and bpmn-visualization:
+#: second rings 0.75-0.93 of the outer, clock faces and terminate discs 0.57-0.61)
+INNER_RING = 0.68
 #: a fill-only ring under this share of the page's typical stroked ring is a connector's tail, not an event
 #: (bpmn-js bold message-flow tails printed by Chromium: 13.5 pt discs beside 25-28 pt events, ratio 0.5)
 TAIL_SHARE = 0.7
@@ -263,8 +267,8 @@ def _events(circles: list[Prim], rest: list[Prim], task_width: float | None) -> 
         if all(c.stroke is None for c in grp) and outer.size < TAIL_SHARE * ordinary:
             rest.extend(grp)  # a ring painted as two discs, much smaller than the stroked rings: a flow's tail
             continue
-        inner = [c for c in grp[1:] if c.size > 0.78 * outer.size]
-        others = [c for c in grp[1:] if c.size <= 0.78 * outer.size]
+        inner = [c for c in grp[1:] if c.size > INNER_RING * outer.size]
+        others = [c for c in grp[1:] if c.size <= INNER_RING * outer.size]
         widths = [c.width for c in grp if c.stroke is not None]
         if inner:
             kind = "intermediateCatchEvent"
