@@ -213,6 +213,9 @@ def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
                 return round(b[1] / (max(2.0, g.height(b) * 0.5) if own_step else unit)), b[0]
 
             lines.sort(key=row)
+            if own_step and all(g.height(boxes[id(ln)]) > g.width(boxes[id(ln)]) for ln in lines):
+                # text written bottom to top: its lines follow each other left to right
+                lines.sort(key=lambda ln: boxes[id(ln)][0])
             s.label, s.label_box = text_of(lines), _box(lines)
     beside = [s for s in shapes if s.type in BESIDE]
     subs = [s for s in shapes if (s.type == "subProcess" and "collapsed" not in s.markers)
