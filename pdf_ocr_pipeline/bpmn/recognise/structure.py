@@ -104,9 +104,11 @@ def rects_from_lines(rest: list[Prim]) -> list[Prim]:
             out.append(Prim(points=pts, closed=True, curves=0, lines=4, stroke=0.0 if top.stroke is None else top.stroke, fill=None,
                             width=top.width, dash="solid", order=top.order))
             edges.append(any(id(e) in assembled for e in (top, bot, left[0])))
-    # an outline assembled from a header band's edges and a body's also yields the body alone: not a lane
+    # an outline assembled from a header band's edges and a body's also yields the body alone: not a lane,
+    # unless it is itself assembled so (a lane nested in another, with a header band of its own)
     wholes = [r.box for r, joined_edge in zip(out, edges) if joined_edge]
-    return [r for r in out if not any(_header_cut_off(r.box, w) for w in wholes if w != r.box)]
+    return [r for r, joined_edge in zip(out, edges)
+            if joined_edge or not any(_header_cut_off(r.box, w) for w in wholes if w != r.box)]
 
 
 def _header_cut_off(body: g.Box, whole: g.Box) -> bool:
