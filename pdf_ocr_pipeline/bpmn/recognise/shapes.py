@@ -100,7 +100,8 @@ def classify(prims: list[Prim]) -> tuple[list[Shape], list[Prim]]:
         if p.curves == 0 and g.is_diamond(verts) and 12 <= max(w, h) <= 90:
             shapes.append(Shape("exclusiveGateway", b, p))
         elif _is_round_rect(p):
-            shapes.append(Shape("group" if p.dash != "solid" and p.fill is None else "task", b, p))
+            # dashed and unfilled: a group; dotted: an event sub-process's border (an activity)
+            shapes.append(Shape("group" if p.dash == "dashed" and p.fill is None else "task", b, p))
         elif p.curves == 0 and g.is_axis_rect(verts, tol=max(1.0, 0.03 * max(w, h))) and w > 120 and h > 45:
             shapes.append(Shape("lane", b, p))
         elif p.curves == 0 and _dog_eared(verts) and 10 < w < 80 and 14 < h < 100 and h > 0.9 * w:

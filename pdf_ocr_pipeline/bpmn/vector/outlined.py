@@ -35,6 +35,12 @@ MIN_ALIGN = 0.95
 MAX_GAP_W = 12.0
 
 
+#: a dash run of at least this many pieces whose ends lie within ``LOOP_CLOSE`` gaps of each other goes round
+#: a closed outline (a connector's dashes never return to their start)
+MIN_LOOP_PIECES = 12
+LOOP_CLOSE = 2.0
+
+
 def _axis(pts) -> tuple[g.Point, tuple[float, float], float, float]:
     """Middle of the extent, unit direction of the principal axis (``geometry.principal_axis``), extent along it
     and across it. The middle, not the points' mean: a round cap flattened into many points would pull the mean
@@ -121,7 +127,15 @@ def restroke(prims: list) -> list:
             continue
         line, w, ink, gap = run
         first = prims[idx[0]]
-        out_at[idx[0]] = replace(first, points=tuple(line), closed=False, curves=0, lines=len(line) - 1,
+        # a run that comes back round to where it began is an outline (an event sub-process's dotted border)
+        loop = len(idx) >= MIN_LOOP_PIECES and g.dist(line[0], line[-1]) <= LOOP_CLOSE * max(gap, w)
+        corners = 0
+        if loop:
+            line = list(line) + [line[0]]
+            # its corners: a rounded outline's dots turn them in several steps, counted as curves
+            corners = max(0, len(g.polygon_vertices(line, eps=max(0.5, w))) - 4)
+        out_at[idx[0]] = replace(first, points=tuple(line), closed=loop, curves=corners,
+                                 lines=len(line) - 1 - corners,
                                  stroke=first.fill, fill=None, width=w,
                                  dash=g.dash_kind(f"[ {ink:.2f} {gap:.2f} ] 0", w))
         drop |= set(idx)
