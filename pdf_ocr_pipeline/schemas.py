@@ -196,6 +196,9 @@ BPMN_MODELS = pa.schema(
         _f("unresolved_flows", pa.int32(), "flows with an end on no shape (left out of the XML, kept in the table)"),
         _f("counts_json", pa.string(), "elements per type, as JSON"),
         _f("error", pa.string(), "why the page's model could not be written; null when it was"),
+        _f("vector_note", pa.string(), "why a vector page was read as a picture (method raster): its drawings "
+           "cannot carry the vector path (text as curves, the diagram in one path, sketchy strokes); null "
+           "otherwise"),
     ]
 )
 

@@ -1,6 +1,8 @@
+from dataclasses import replace
+
 import dagster as dg
 
-from ..bpmn.document import PageFailure, clear_stale_files, find_diagrams, model_row
+from ..bpmn.document import PageFailure, clear_stale_files, find_diagrams, model_row, vector_notes
 from ..bpmn.rows import diagram_from_rows, element_rows
 from ..deploy_k8s import CPU_STEP_TAGS
 from ..metrics import StageClock, peak_rss_mb, rate
@@ -27,6 +29,7 @@ def bpmn_elements(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     path = store.read("raw_pdfs", doc_id, columns=["path"])["path"][0]
     stats = {"pages": 0, "diagrams": 0, "elements": 0}
     failed: list[str] = []
+    to_raster: list[str] = []  # diagram pages read as pictures: their drawings could not carry the vector path
 
     def page_failed(failure: PageFailure) -> None:
         failed.append(f"page {failure.page_no}: {failure.error}")
@@ -45,6 +48,8 @@ def bpmn_elements(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     def rows():
         for diagram in find_diagrams(path, pages(), workers=warehouse.page_workers, on_error=page_failed):
             stats["diagrams"] += 1
+            if diagram.vector_note:
+                to_raster.append(f"page {diagram.page_no}: {diagram.vector_note}")
             batch = element_rows(diagram, doc_id)
             stats["elements"] += len(batch)
             yield batch
@@ -56,7 +61,16 @@ def bpmn_elements(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         "seconds": clock.seconds, "pages_per_s": rate(stats["pages"], clock.seconds), "peak_rss_mb": peak_rss_mb(),
         "engine": "bpmn", "dagster/row_count": stats["elements"], "failures": len(failed),
         **({"failed_pages": dg.MetadataValue.md("\n".join(f"- {f}" for f in failed[:50]))} if failed else {}),
+        **_to_raster_metadata(to_raster),
     })
+
+
+def _to_raster_metadata(to_raster: list[str]) -> dict:
+    """How many diagram pages went to the raster path because their drawings are unusable, and why."""
+    metadata: dict = {"vector_unusable_pages": len(to_raster)}
+    if to_raster:
+        metadata["vector_unusable"] = dg.MetadataValue.md("\n".join(f"- {r}" for r in to_raster[:50]))
+    return metadata
 
 
 @dg.asset(
@@ -79,16 +93,22 @@ def bpmn_models(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     folder = store.root / "bpmn" / doc_id
     rows = []
     with StageClock() as clock, store.document_lock(doc_id):
-        for (page_no,), group in elements.group_by("page_no", maintain_order=True):
-            diagram = diagram_from_rows(group.to_dicts(), page_no, *sizes[page_no])
-            rows.append(model_row(diagram, doc_id, folder / f"page-{page_no}.bpmn"))
+        diagrams = [diagram_from_rows(group.to_dicts(), page_no, *sizes[page_no])
+                    for (page_no,), group in elements.group_by("page_no", maintain_order=True)]
+        # the rows do not keep why a vector page went to the raster path: ask its drawings again
+        raster = [d.page_no for d in diagrams if d.method != "vector"]
+        notes = vector_notes(store.read("raw_pdfs", doc_id, columns=["path"])["path"][0], raster) if raster else {}
+        for diagram in diagrams:
+            diagram = replace(diagram, vector_note=notes.get(diagram.page_no))
+            rows.append(model_row(diagram, doc_id, folder / f"page-{diagram.page_no}.bpmn"))
         store.write("bpmn_models", doc_id, rows)
         clear_stale_files(folder, {folder / f"page-{r['page_no']}.bpmn" for r in rows})
     invalid = [r["page_no"] for r in rows if not r["xml_valid"]]
     metadata = {"diagrams": len(rows), "shapes": sum(r["shapes"] for r in rows),
                 "flows": sum(r["flows"] for r in rows), "seconds": clock.seconds, "peak_rss_mb": peak_rss_mb(),
                 "pages": len(rows), "engine": "bpmn", "folder": dg.MetadataValue.path(str(folder)),
-                "dagster/row_count": len(rows)}
+                "dagster/row_count": len(rows),
+                **_to_raster_metadata([f"page {r['page_no']}: {r['vector_note']}" for r in rows if r["vector_note"]])}
     if rows:  # the first diagram page with its elements drawn, shown by the UI under "Show Markdown"
         thumbnail = page_thumbnail(store.root.parent, doc_id, rows[0]["page_no"])
         if thumbnail:

@@ -6,6 +6,7 @@ The one entry point for the pipeline is ``extract_diagram``; ``to_bpmn_xml`` wri
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pymupdf
@@ -44,10 +45,12 @@ def extract_diagram(page: pymupdf.Page | str | Path, page_no: int, png: bytes | 
         words: ``engines.base.Block``s (OCR words, grounded blocks) in points, displayed frame; ``None`` uses
             the page's text layer.
         path: force ``"vector"`` or ``"raster"``; by default ``detect.choose_path`` picks, and a vector page
-            that yields no diagram is tried as raster too.
+            that yields no diagram is tried as raster too. A page whose drawings cannot carry the vector path
+            (``vector.usable``: text as curves, one path, sketchy strokes) goes straight to the raster path.
 
     Returns:
-        The diagram, every element in points of the displayed page, or ``None``.
+        The diagram, every element in points of the displayed page, or ``None``. A page sent to the raster path
+        because its drawings are unusable says why in ``vector_note``.
 
     Raises:
         BpmnParseError: never for an ordinary page; only if the page cannot be read.
@@ -55,6 +58,7 @@ def extract_diagram(page: pymupdf.Page | str | Path, page_no: int, png: bytes | 
     """
     from pdf_ocr_pipeline.bpmn.raster.extract import extract_raster
     from pdf_ocr_pipeline.bpmn.vector.extract import extract_vector
+    from pdf_ocr_pipeline.bpmn.vector.usable import page_unusable_reason
     from pdf_ocr_pipeline.pdf.text import page_words
 
     doc = None
@@ -64,6 +68,9 @@ def extract_diagram(page: pymupdf.Page | str | Path, page_no: int, png: bytes | 
     try:
         ws = words_from_blocks(words) if words is not None else words_from_blocks(page_words(page))
         mode = path or choose_path(page)
+        note = None if path else page_unusable_reason(page)  # its own text layer: OCR words read outlines too
+        if note:
+            mode = "raster"
         if mode == "vector":
             d = extract_vector(page, page_no, ws)
             if is_diagram(d):
@@ -73,7 +80,9 @@ def extract_diagram(page: pymupdf.Page | str | Path, page_no: int, png: bytes | 
         if png is None:
             png = page.get_pixmap(dpi=int(round(dpi))).tobytes("png")
         d = extract_raster(png, ws, page_no=page_no, dpi=dpi, width=page.rect.width, height=page.rect.height)
-        return d if is_diagram(d) else None
+        if not is_diagram(d):
+            return None
+        return replace(d, vector_note=note) if note else d
     finally:
         if doc is not None:
             doc.close()

@@ -24,6 +24,7 @@ from . import extract_diagram, to_bpmn_xml
 from .glance import compose, glance_plan, grey_pixels
 from .model import BpmnDiagram, BpmnElement
 from .rows import looks_like_prose
+from .vector.usable import one_path_reason
 
 #: The raster search's thresholds are set at this resolution, and it misses diagrams at others (C.1.1: found at
 #: 150 dpi, nothing at 120, 175 or 200), so a page rendered at another dpi (OCR renders at 200) is rendered again.
@@ -188,18 +189,20 @@ def page_check(page: pymupdf.Page, row: dict) -> bool | Callable[[], bool | None
             return True
         todo = [(_picture_key(r), _grey_region(page, r, GLANCE_DPI)) for r, v in zip(regions, known) if v is None]
         return partial(_any_encloses_outlines, todo) if todo else False
-    # a diagram needs graphics: a raster image (scan, picture) or enough vector drawings; the drawings are
-    # read once, and only where pictures do not already answer that
+    # a diagram needs graphics: a raster image (scan, picture) or enough vector drawings, or a few that hold a
+    # whole diagram flattened into one path (``extract_diagram`` reads that as a picture); the drawings are read
+    # once, and only where pictures do not already answer that
     has_pictures = bool(page.get_images(full=False))
     drawings = None if has_pictures else page.get_cdrawings()
-    if not has_pictures and len(drawings) < MIN_DRAWINGS:
+    one_path = drawings is not None and 0 < len(drawings) < MIN_DRAWINGS and one_path_reason(drawings) is not None
+    if not has_pictures and len(drawings) < MIN_DRAWINGS and not one_path:
         return False
     words = _words(row)
     if looks_like_prose(words, page.rect.width):
         return False
     if drawings is None:
         drawings = page.get_cdrawings()
-    if len(drawings) >= MIN_DRAWINGS:
+    if len(drawings) >= MIN_DRAWINGS or one_path:
         return True
     return picture_look(page, _word_boxes(row, words), drawings=drawings)
 
@@ -331,7 +334,8 @@ def model_row(diagram: BpmnDiagram, doc_id: str, xml_path: Path) -> dict:
     row = {"doc_id": doc_id, "page_no": diagram.page_no, "method": diagram.method, "xml_path": str(xml_path),
            "shapes": len(diagram.shapes), "flows": len(diagram.flows),
            "unresolved_flows": sum(1 for f in diagram.flows if not (f.source_id and f.target_id)),
-           "counts_json": json.dumps(diagram.counts(), sort_keys=True), "error": None}
+           "counts_json": json.dumps(diagram.counts(), sort_keys=True), "error": None,
+           "vector_note": diagram.vector_note}
     try:
         xml = to_bpmn_xml(diagram, name=f"{doc_id} page {diagram.page_no}")
         row["xml"] = xml
@@ -340,6 +344,30 @@ def model_row(diagram: BpmnDiagram, doc_id: str, xml_path: Path) -> dict:
     except Exception as e:  # one page's export must not lose the document's other diagrams
         row.update(xml=None, xml_valid=False, error=f"BPMN export failed: {e}")
     return row
+
+
+def vector_notes(pdf_path: str | os.PathLike, page_nos: Iterable[int]) -> dict[int, str]:
+    """Why each of these pages' drawings could not carry the vector path (``vector.usable``), for the pages where
+    they could not: ``extract_diagram`` sent those to the raster path. ``bpmn_models`` rebuilds diagrams from
+    ``bpmn_elements`` rows, which do not keep the note, so it asks again (a look at the drawings, milliseconds a
+    page). A document that cannot be opened gives no notes."""
+    from .vector.usable import page_unusable_reason
+
+    page_nos = list(page_nos)
+    if not page_nos:
+        return {}
+    try:
+        doc = pymupdf.open(str(pdf_path))
+    except Exception:  # noqa: BLE001 - the notes are a courtesy; the models stand without them
+        return {}
+    notes = {}
+    with doc:
+        for page_no in page_nos:
+            if 1 <= page_no <= doc.page_count:
+                note = page_unusable_reason(doc[page_no - 1])
+                if note:
+                    notes[page_no] = note
+    return notes
 
 
 def xml_is_consistent(xml: str) -> bool:

@@ -75,7 +75,11 @@ class BpmnElement:
 
 @dataclass(frozen=True)
 class BpmnDiagram:
-    """The model of one diagram page: its elements (shapes first, then flows) and the page size in points."""
+    """The model of one diagram page: its elements (shapes first, then flows) and the page size in points.
+
+    ``vector_note``: why a vector page was read as a picture instead (its drawings unusable: text as curves, one
+    path, sketchy strokes; ``bpmn.vector.usable``), ``None`` when it was not.
+    """
 
     page_no: int
     width: float
@@ -83,6 +87,7 @@ class BpmnDiagram:
     elements: tuple[BpmnElement, ...] = field(default_factory=tuple)
     method: str = "vector"
     name: str = ""
+    vector_note: str | None = None
 
     @property
     def shapes(self) -> list[BpmnElement]:
