@@ -5,6 +5,7 @@
     pdf-ocr show DOC --page N [--data-dir DIR] [--out FILE.png]
     pdf-ocr report [--data-dir DIR] [--out report.html]
     pdf-ocr serve [--model M] [--port N] [--gpu-memory-utilization F] [--max-num-seqs N] [--ngram-impl I]
+    pdf-ocr eval PDF_OR_FOLDER... [--dpi N...] [--setting engine=E,model=M,family=F,mode=base|gundam,prompt=P]...
 
 Exit status: 0 when every document succeeded, 1 when any failed (their errors are in the table), 2 for bad
 usage, 3 when a dependency is missing.

@@ -1,9 +1,10 @@
 """``pdf-ocr show``, ``report``, ``export``: look at what a data directory holds, without Dagster; ``eval``: OCR check.
 
     pdf-ocr show DOC --page N [--data-dir DIR] [--out FILE.png] [--no-blocks] [--no-elements]
-    pdf-ocr report [--data-dir DIR] [--out report.html] [--max-overlays N]
+    pdf-ocr report [--data-dir DIR] [--out report.html] [--max-overlays N] [--eval EVAL.parquet]
     pdf-ocr export DOC [--format md|jsonl] [--data-dir DIR] [--out FILE]
-    pdf-ocr eval PDF_OR_FOLDER... [--dpi 150 200] [--languages rus+eng] [--per-kind 5] [--seed 7] [--out FILE]
+    pdf-ocr eval PDF_OR_FOLDER... [--dpi 150 200] [--languages rus+eng] [--setting KEY=VALUE,...]...
+                 [--per-kind 5] [--seed 7] [--out FILE] [--data-dir DIR]
 
 ``cli.build_parser`` adds them with ``add_show_parser(sub)`` and ``add_report_parser(sub)``; each sets
 ``args.func``, so ``main`` dispatches with ``return args.func(args)``. Exit status: 0 written, 2 unknown
@@ -56,6 +57,9 @@ def add_report_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="HTML file to write (default report.html)")
     report.add_argument("--max-overlays", type=_non_negative, default=None,
                         help="page images embedded at most (default 60); the rest are listed")
+    report.add_argument("--eval", type=Path, dest="eval_path",
+                        help="a pdf-ocr eval Parquet file to plot (default: the latest in "
+                             "DATA_DIR/warehouse/eval_pages/, if any)")
     report.set_defaults(func=cmd_report)
     return report
 
@@ -101,14 +105,21 @@ def cmd_report(args: argparse.Namespace) -> int:
         0 when written; 2 when the data directory holds no outputs.
     """
     from .overlay import list_documents
-    from .report import write_report
+    from .report import latest_eval, write_report
 
     data_dir = _data_dir(args.data_dir)
-    if not list_documents(data_dir) and not (data_dir / "warehouse" / "raw_pdfs").is_dir():
+    eval_path = getattr(args, "eval_path", None)
+    if eval_path is not None and not eval_path.is_file():
+        print(f"pdf-ocr report: no such file {eval_path}", file=sys.stderr)
+        return 2
+    if (not list_documents(data_dir) and not (data_dir / "warehouse" / "raw_pdfs").is_dir()
+            and eval_path is None and latest_eval(data_dir) is None):
         print(f"pdf-ocr report: no outputs in {data_dir / 'warehouse'}: run `pdf-ocr run --data-dir {data_dir}` "
               "first", file=sys.stderr)
         return 2
     kwargs = {} if args.max_overlays is None else {"max_overlays": args.max_overlays}
+    if eval_path is not None:
+        kwargs["eval_path"] = eval_path
     print(write_report(data_dir, args.out, **kwargs))
     return 0
 
@@ -216,32 +227,81 @@ _positive, _non_negative = _int_at_least(1), _int_at_least(0)
 
 def add_eval_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``eval`` subcommand: score OCR settings against born-digital pages' own text layers
-    (``evaluate``). Each combination of ``--dpi`` and ``--languages`` is a setting."""
+    (``evaluate``). Each combination of ``--dpi`` and ``--languages`` is a Tesseract setting; each ``--setting``
+    one more (any engine)."""
     ev = sub.add_parser("eval", help="check OCR settings on your own born-digital PDFs (CER/WER per page kind)",
                         description="Samples pages whose text layer is usable and whose pictures hold no text, "
-                                    "OCRs them with each setting (every --dpi x --languages) and scores the OCR "
-                                    "against the text layer.")
+                                    "OCRs them with each setting (every --dpi x --languages with Tesseract, and "
+                                    "every --setting) and scores the OCR against the text layer.")
     ev.add_argument("paths", nargs="+", type=Path, help="PDF files or folders (their PDFs, not recursive)")
-    ev.add_argument("--dpi", type=_positive, nargs="+", default=[150, 200], help="resolutions (default 150 200)")
-    ev.add_argument("--languages", nargs="+", default=["rus+eng"], help="Tesseract languages (default rus+eng)")
+    ev.add_argument("--dpi", type=_positive, nargs="+", default=None,
+                    help="Tesseract resolutions (default 150 200; none when --setting is given, unless named)")
+    ev.add_argument("--languages", nargs="+", default=None, help="Tesseract languages (default rus+eng)")
+    ev.add_argument("--setting", dest="settings", action="append", type=_eval_setting, default=[],
+                    metavar="KEY=VALUE,...",
+                    help="a setting to compare, repeatable: engine=tesseract|deepseek-vllm|deepseek-transformers, "
+                         "model=FOLDER, family=auto|deepseek-ocr|deepseek-ocr-2, mode=base|gundam, "
+                         "prompt=grounded|free|ocr_v1|..., dpi=N, languages=L, psm=N, transport=in-process|server, "
+                         "url=URL, max_tokens=N, batch=N, load_format=auto|dummy, name=TEXT")
     ev.add_argument("--per-kind", type=_positive, default=5, help="pages sampled of each kind (default 5)")
     ev.add_argument("--seed", type=int, default=7, help="the sample's random seed (default 7)")
     ev.add_argument("--out", type=Path, help="Parquet file for the per-page rows")
+    ev.add_argument("--data-dir", type=Path,
+                    help="also keep the rows in DIR/warehouse/eval_pages/ (pdf-ocr report plots the latest)")
     ev.set_defaults(func=cmd_eval)
     return ev
 
 
+def _eval_setting(text: str):
+    """An argparse type: one ``--setting`` (``evaluate.parse_setting``; dpi and languages are filled in later)."""
+    from .evaluate import parse_setting
+
+    try:
+        parse_setting(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"--setting {text!r}: {e}") from None
+    return text
+
+
+def eval_settings(args: argparse.Namespace) -> list:
+    """The settings ``pdf-ocr eval`` compares: Tesseract at every ``--dpi`` x ``--languages`` (by default 150
+    and 200 dpi, rus+eng; with ``--setting`` only when either is given), then each ``--setting`` (its dpi and
+    languages default to the first of those). Names are made unique."""
+    from dataclasses import replace
+
+    from .evaluate import Setting, parse_setting
+
+    languages = args.languages or ["rus+eng"]
+    dpis = args.dpi or [150, 200]
+    settings = []
+    if not args.settings or args.dpi is not None or args.languages is not None:
+        settings = [Setting(f"tesseract {lang} {dpi}dpi", dpi=dpi, languages=lang) for lang in languages
+                    for dpi in dpis]
+    default_dpi = args.dpi[0] if args.dpi else 200
+    settings += [parse_setting(text, dpi=default_dpi, languages=languages[0]) for text in args.settings]
+    seen: dict[str, int] = {}
+    unique = []
+    for s in settings:
+        seen[s.name] = seen.get(s.name, 0) + 1
+        unique.append(s if seen[s.name] == 1 else replace(s, name=f"{s.name} #{seen[s.name]}"))
+    return unique
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Run ``pdf-ocr eval``: 0 scored, 2 when a path is missing or no page qualifies."""
+    """Run ``pdf-ocr eval``: 0 scored, 1 when no setting read any page, 2 when a path is missing or no page
+    qualifies. A setting whose engine cannot be built is reported and the others still run."""
+    from datetime import datetime, timezone
+
     from .cli import collect_pdfs
-    from .evaluate import Setting, evaluate, format_summary, recommend, sample_pages, summarise
+    from .evaluate import evaluate, format_summary, recommend, rows_frame, sample_pages, setting_errors, summarise
 
     files, problems = collect_pdfs(args.paths)
     for problem in problems:
         print(f"pdf-ocr eval: {problem}", file=sys.stderr)
     if problems:
         return 2
-    samples = sample_pages(files, args.per_kind, args.seed, languages=args.languages[0])
+    settings = eval_settings(args)
+    samples = sample_pages(files, args.per_kind, args.seed, languages=settings[0].languages)
     if not samples:
         print("pdf-ocr eval: no page has a usable text layer without pictures holding text: nothing to compare "
               "OCR against", file=sys.stderr)
@@ -251,16 +311,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
         kinds[kind] = kinds.get(kind, 0) + 1
     print(f"sampled {len(samples)} pages of {len(files)} PDFs: "
           + ", ".join(f"{n} {kind}" for kind, n in kinds.items()), file=sys.stderr)
-    settings = [Setting(f"tesseract {languages} {dpi}dpi", dpi=dpi, languages=languages)
-                for languages in args.languages for dpi in args.dpi]
     rows = evaluate(samples, settings)
+    for name, error in setting_errors(rows).items():
+        print(f"pdf-ocr eval: setting {name!r} read no page: {error}", file=sys.stderr)
     summary = summarise(rows)
     print(format_summary(summary))
     print(recommend(summary))
-    if args.out is not None:
-        import polars as pl
-
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        pl.DataFrame(rows, schema_overrides={"error": pl.String}).write_parquet(args.out)
-        print(f"per-page rows: {args.out}", file=sys.stderr)
-    return 0
+    now = datetime.now(timezone.utc)
+    frame = rows_frame(rows, evaluated_at=now.isoformat(timespec="seconds"), seed=args.seed)
+    targets = [args.out] if args.out is not None else []
+    if args.data_dir is not None:
+        targets.append(args.data_dir / "warehouse" / "eval_pages" / f"eval-{now:%Y%m%dT%H%M%S}Z.parquet")
+    for target in targets:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(target)
+        print(f"per-page rows: {target}", file=sys.stderr)
+    return 0 if any(s["kind"] == "all" and s["cer"] is not None for s in summary) else 1

@@ -8,6 +8,7 @@ data (file names, document keys, errors, labels) is HTML-escaped. No Dagster her
 from __future__ import annotations
 
 import html
+import math
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -82,7 +83,7 @@ def _diagram_pages_of(*frames) -> dict[str, list[int]]:
 
 
 def build_report(data_dir: str | os.PathLike, *, links_relative_to: str | os.PathLike | None = None,
-                 max_overlays: int = MAX_OVERLAYS) -> str:
+                 max_overlays: int = MAX_OVERLAYS, eval_path: str | os.PathLike | None = None) -> str:
     """Build the HTML report of a data directory.
 
     Overlays are drawn for diagram pages (``diagram_pages``); a document without any gets its first page.
@@ -92,6 +93,8 @@ def build_report(data_dir: str | os.PathLike, *, links_relative_to: str | os.Pat
         links_relative_to: the folder the report will be written to; ``.bpmn`` links are made relative to it
             (default: the current directory).
         max_overlays: overlays embedded at most; further pages are named without an image.
+        eval_path: a ``pdf-ocr eval`` Parquet file to show (``eval_section``); default the latest in
+            ``<data_dir>/warehouse/eval_pages/``, none when there is none.
 
     Returns:
         The complete HTML document as a string.
@@ -112,12 +115,14 @@ def build_report(data_dir: str | os.PathLike, *, links_relative_to: str | os.Pat
            f"<title>OCR report: {_e(data_dir.name or str(data_dir))}</title><style>{_CSS}</style></head><body>",
            f"<h1>OCR report</h1><p class=\"muted\">Data directory <code>{_e(str(data_dir))}</code>, "
            f"generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.</p>"]
+    evaluation = eval_section(eval_path if eval_path is not None else latest_eval(data_dir))
     if not doc_ids:
         out.append("<p>No documents in this data directory yet: run <code>pdf-ocr run</code> first.</p>")
-        return "\n".join(out + ["</body></html>"])
+        return "\n".join(out + [evaluation, "</body></html>"])
 
     summaries = [_summary(doc, raw, pages, metrics, rendered) for doc in doc_ids]
     out.append(_summary_table(summaries))
+    out.append(evaluation)
     budget = max_overlays
     for s in summaries:
         doc = s["doc_id"]
@@ -284,6 +289,139 @@ def _figure(data_dir: Path, base: Path, doc: str, page_no: int, elements, models
     # Parts of the caption built from data were escaped where they were made; the rest is markup.
     parts = [_e(caption[0])] + caption[1:]
     return f"<figure>{img}<figcaption>{' · '.join(parts)}</figcaption></figure>", shown
+
+
+# --------------------------------------------------------------------------------------------- pdf-ocr eval
+
+#: Where ``pdf-ocr eval --data-dir`` keeps its per-page rows, one file a run (``eval-<UTC time>Z.parquet``).
+EVAL_TABLE = "eval_pages"
+_KIND_COLOURS = {"prose": "#4269d0", "table": "#efb118", "title": "#ff725c", "contents": "#6cc5b0",
+                 "all": "#3d3d3d"}
+
+
+def latest_eval(data_dir: str | os.PathLike) -> Path | None:
+    """The newest ``pdf-ocr eval`` rows in the warehouse (by file name: the run's time), or None."""
+    folder = Path(data_dir) / "warehouse" / EVAL_TABLE
+    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    return files[-1] if files else None
+
+
+def eval_section(path: str | os.PathLike | None) -> str:
+    """The report's self-check section from a ``pdf-ocr eval`` Parquet file (``evaluate.ROW_SCHEMA``): the
+    recommendation, CER by setting and page kind as a bar chart (inline SVG), and a table per setting (CER per
+    kind, WER, pages/s, tokens a page). Empty when ``path`` is None; a note when the file cannot be read."""
+    if path is None:
+        return ""
+    from .evaluate import recommend, setting_errors, summarise
+
+    head = '<h2 id="eval">OCR self-check (<code>pdf-ocr eval</code>)</h2>'
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as e:  # noqa: BLE001 - a damaged or foreign file: say so, keep the report
+        return head + f'<p class="err">Cannot read {_e(str(path))}: {_e(type(e).__name__)}: {_e(e)}</p>'
+    rows = frame.to_dicts()
+    if not rows or not {"setting", "kind", "cer"} <= set(frame.columns):
+        return head + f'<p class="muted">No rows in {_e(Path(path).name)}.</p>'
+    summary = summarise(rows)
+    when = rows[0].get("evaluated_at")
+    pages = len({(r.get("path"), r.get("page_no")) for r in rows})
+    parts = [head, f'<p class="muted">{pages} sampled pages, {len({r["setting"] for r in rows})} settings, from '
+                   f'<code>{_e(Path(path).name)}</code>{", run " + _e(when) if when else ""}: OCR scored against '
+                   "the pages' own text layer.</p>",
+             f"<p><strong>{_e(recommend(summary))}</strong></p>", eval_chart(summary), _eval_table(rows, summary)]
+    errors = setting_errors(rows)
+    if errors:
+        items = "".join(f"<li>{_e(name)}: {_e(error)}</li>" for name, error in errors.items())
+        parts.append(f'<p class="err">Settings that read no page:</p><ul class="err">{items}</ul>')
+    return "\n".join(parts)
+
+
+def eval_chart(summary: list[dict]) -> str:
+    """CER by setting (one group of bars each) and page kind (one bar a kind, "all" last) as an inline SVG: no
+    plotting library. A setting that read no page says so instead of bars."""
+    settings = list(dict.fromkeys(s["setting"] for s in summary))
+    kinds = [k for k in _KIND_COLOURS if any(s["kind"] == k for s in summary)]
+    kinds += sorted({s["kind"] for s in summary} - set(kinds))
+    by = {(s["setting"], s["kind"]): s for s in summary}
+    values = [s["cer"] for s in summary if s["cer"] is not None]
+    top = max(values, default=0.0)
+    step = next((t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0) if top <= 5 * t), 1.0)
+    top = max(1, math.ceil(round(top / step, 6))) * step if top > 0 else 0.05
+    longest = max((len(name) for name in settings), default=0)
+    label_w = int(min(440, max(120, 16 + 6.8 * min(longest, 62))))
+    plot_w, right, bar, gap, group_gap, head_h = 480, 60, 12, 2, 12, 44
+    groups = [sum(1 for k in kinds if (name, k) in by and by[(name, k)]["cer"] is not None) or 1
+              for name in settings]
+    height = head_h + sum(n * (bar + gap) + group_gap for n in groups) + 24
+    width = label_w + plot_w + right
+    x = lambda v: label_w + plot_w * min(v, top) / top  # noqa: E731
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" font-family="system-ui,sans-serif" font-size="12">',
+           "<title>CER by setting and page kind (pdf-ocr eval)</title>"]
+    lx = label_w
+    for k in kinds:  # legend
+        out.append(f'<rect x="{lx}" y="4" width="12" height="12" fill="{_KIND_COLOURS.get(k, "#999")}"/>'
+                   f'<text x="{lx + 16}" y="14">{_e(k)}</text>')
+        lx += 24 + 7 * len(k)
+    ticks = int(round(top / step))
+    for i in range(ticks + 1):  # grid and axis
+        v = i * step
+        out.append(f'<line x1="{x(v):.1f}" y1="{head_h - 8}" x2="{x(v):.1f}" y2="{height - 20}" stroke="#e3e3e3"/>'
+                   f'<text x="{x(v):.1f}" y="{height - 6}" text-anchor="middle" fill="#555">{v:.0%}</text>')
+    out.append(f'<text x="{label_w + plot_w}" y="{head_h - 14}" text-anchor="end" fill="#555">CER</text>')
+    y = head_h
+    for name, n in zip(settings, groups):
+        present = [k for k in kinds if (name, k) in by and by[(name, k)]["cer"] is not None]
+        mid = y + n * (bar + gap) / 2
+        out.append(f'<text x="{label_w - 8}" y="{mid + 4:.1f}" text-anchor="end">{_e(_clip(name, 62))}</text>')
+        if not present:
+            out.append(f'<text x="{label_w + 4}" y="{mid + 4:.1f}" fill="#b00020">not run: no page read</text>')
+            y += n * (bar + gap) + group_gap
+            continue
+        for k in present:
+            v = by[(name, k)]["cer"]
+            w = max(x(v) - label_w, 0.5)
+            out.append(f'<rect class="bar" x="{label_w}" y="{y}" width="{w:.1f}" height="{bar}" '
+                       f'fill="{_KIND_COLOURS.get(k, "#999")}"><title>{_e(name)}, {_e(k)}: CER {v:.2%}</title></rect>'
+                       f'<text x="{label_w + w + 4:.1f}" y="{y + bar - 2}" font-size="10">{v:.1%}</text>')
+            y += bar + gap
+        y += group_gap
+    out.append("</svg>")
+    return ("<figure>" + "".join(out) + "<figcaption>CER by setting and page kind against the text layer (lower "
+            "is better)</figcaption></figure>")
+
+
+def _eval_table(rows: list[dict], summary: list[dict]) -> str:
+    kinds = [k for k in _KIND_COLOURS if k != "all" and any(s["kind"] == k for s in summary)]
+    first: dict[str, dict] = {s["setting"]: {} for s in summary}  # the chart's order
+    for r in rows:
+        first[r["setting"]] = first[r["setting"]] or r
+    by = {(s["setting"], s["kind"]): s for s in summary}
+    head = ["setting", "engine", "model", "family", "mode", "prompt", "dpi", "pages", "failed", "CER",
+            *(f"CER {k}" for k in kinds), "WER", "pages/s", "tokens/page"]
+    body = []
+
+    def pct(v):
+        return "-" if v is None else f"{v:.2%}"
+
+    for name, r in first.items():
+        s = by[(name, "all")]
+        tokens = "n/a" if s["tokens_per_page"] is None else f"{s['tokens_per_page']:.0f}"
+        cells = [f"<td>{_e(name)}</td>", *(f"<td>{_e(r.get(k) or '')}</td>" for k in
+                                          ("engine", "model", "model_family", "mode", "prompt")),
+                 f'<td class="num">{_e(r.get("dpi"))}</td>', f'<td class="num">{s["pages"]}</td>',
+                 f'<td class="num{" err" if s["failed"] else ""}">{s["failed"]}</td>',
+                 f'<td class="num">{pct(s["cer"])}</td>',
+                 *(f'<td class="num">{pct(by[(name, k)]["cer"]) if (name, k) in by else ""}</td>' for k in kinds),
+                 f'<td class="num">{pct(s["wer"])}</td>', f'<td class="num">{_num(s["pages_per_s"], 2)}</td>',
+                 f'<td class="num">{tokens}</td>']
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return ("<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>"
+            + "".join(body) + "</tbody></table>")
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _e(text) -> str:

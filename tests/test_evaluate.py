@@ -62,8 +62,8 @@ def test_evaluate_with_tesseract_reads_prose_pages_well():
 
 
 def test_an_unknown_engine_is_refused_before_any_work():
-    with pytest.raises(ValueError, match="unknown engine 'deepseek-vllm'"):
-        evaluate([(REPORT, 3, "prose")], [Setting("gpu", engine="deepseek-vllm")])
+    with pytest.raises(ValueError, match="unknown engine 'easyocr'"):
+        evaluate([(REPORT, 3, "prose")], [Setting("other", engine="easyocr")])
 
 
 def test_summary_weights_by_reference_length_and_recommends_the_lowest_cer():
