@@ -244,6 +244,94 @@ def _text_height(text: str, width: float, fontfile: Path, size: float, lineheigh
     return 3000 - rc
 
 
+def text_page(picture: bytes, natural: tuple[float, float], rng: random.Random, testdata: Path | None = None,
+              figure_no: int | None = None, dash: str | None = None):
+    """A PyMuPDF document of one A4 page of Russian text with ``picture`` (whose natural size is ``natural``
+    points) pasted in: a heading, 0-2 paragraphs before it, the picture (natural size or fitted to the text width,
+    then 75-100 % of that; 12-55 % of the page; a landscape page for wide pictures), the caption
+    "Рисунок N — Схема процесса ..." under it, the rest of the paragraphs after. The rules, fonts and sentences
+    shared by ``build_page`` and the corpus's ``pasted`` variant (``bench.bpmn_corpus.variants``). Returns (doc, picture rect, info)."""
+    import pymupdf
+
+    testdata = Path(testdata) if testdata is not None else TESTDATA
+    w0, h0 = natural
+    aspect = w0 / h0
+    port_tw = A4[0] - MARGINS[0] - MARGINS[2]
+    landscape = aspect >= 1.8 or w0 > 2 * port_tw or (aspect >= 1.3 and rng.random() < 0.5)
+    pw_pt, ph_pt = (A4[1], A4[0]) if landscape else A4
+    left, top = MARGINS[0], MARGINS[1]
+    tw, bottom = pw_pt - MARGINS[0] - MARGINS[2], ph_pt - MARGINS[3]
+    body_size = rng.choice([12.0, 13.0, 14.0])
+    lineheight = rng.choice([1.15, 1.3, 1.5])
+    justify = pymupdf.TEXT_ALIGN_JUSTIFY
+    heading = rng.choice(HEADINGS).format(a=rng.randint(1, 6), b=rng.randint(1, 5), c=rng.randint(1, 4))
+    head_h = _text_height(heading, tw, SANS_BOLD, 14, 1.2, pymupdf.TEXT_ALIGN_LEFT)
+    drawn_no = rng.randint(1, 12)
+    figure_no = figure_no if figure_no is not None else drawn_no
+    dash = dash if dash is not None else rng.choice(["—", "–"])  # drawn only when not given
+    caption = f"Рисунок {figure_no} {dash} Схема процесса {rng.choice(PROCESSES)}"
+    cap_h = _text_height(caption, tw, SERIF, body_size, 1.2, pymupdf.TEXT_ALIGN_CENTER)
+    base = tw if (w0 > tw or rng.random() < 0.5) else w0
+    w = min(base * rng.uniform(0.75, 1.0), MAX_UPSCALE * w0)
+    w = max(w, min(tw, MAX_UPSCALE * w0, (MIN_COVERAGE * pw_pt * ph_pt * aspect) ** 0.5))
+    room = bottom - top - head_h - 12 - cap_h - 2 * 10 - 4 * body_size * lineheight - 8
+    w = min(w, room * aspect, (MAX_COVERAGE * pw_pt * ph_pt * aspect) ** 0.5, tw)
+    h = w / aspect
+    sentences = body_sentences(testdata / BODY_PDF)
+    n_par = rng.randint(1, 3)
+    paras = _paragraphs(rng, sentences, n_par + 1)
+
+    def fit(sents, free):
+        for n in range(len(sents), 0, -1):
+            text = " ".join(sents[:n])
+            height = _text_height(text, tw, SERIF, body_size, lineheight, justify)
+            if height <= free:
+                return text, height
+        return None
+
+    free = bottom - (top + head_h + 12) - (10 + h + 6 + cap_h + 10)
+    before, after = [], []
+    n_before = min(rng.randint(0, 2), n_par)
+    for k, sents in enumerate(paras[:n_par + (rng.random() < 0.5)]):
+        got = fit(sents, free)
+        if got is None:
+            break
+        (before if k < n_before else after).append(got[0])
+        free -= got[1] + 8
+    if not before and not after:
+        got = fit([min(sentences, key=len)], free)
+        if got is not None:
+            after.append(got[0])
+    x = left + (tw - w) / 2 if rng.random() < 0.7 else left
+    doc = pymupdf.open()
+    page = doc.new_page(width=pw_pt, height=ph_pt)
+    page.insert_font(fontname="serif", fontfile=str(SERIF))
+    page.insert_font(fontname="sansb", fontfile=str(SANS_BOLD))
+
+    def text(rect, s, font, size, lh, align):
+        rc = page.insert_textbox(rect, s, fontname=font, fontsize=size, lineheight=lh, align=align)
+        if rc < 0:
+            raise RuntimeError(f"text does not fit: {s[:40]!r}")
+        return rect.height - rc
+
+    y = top + text(pymupdf.Rect(left, top, left + tw, bottom), heading, "sansb", 14, 1.2,
+                   pymupdf.TEXT_ALIGN_LEFT) + 12
+    for para in before:
+        y += text(pymupdf.Rect(left, y, left + tw, bottom), para, "serif", body_size, lineheight, justify) + 8
+    y += 10
+    rect = pymupdf.Rect(x, y, x + w, y + h)
+    page.insert_image(rect, stream=picture, keep_proportion=False)
+    y = rect.y1 + 6
+    y += text(pymupdf.Rect(left, y, left + tw, bottom), caption, "serif", body_size, 1.2,
+              pymupdf.TEXT_ALIGN_CENTER) + 10
+    for para in after:
+        y += text(pymupdf.Rect(left, y, left + tw, bottom), para, "serif", body_size, lineheight, justify) + 8
+    info = {"landscape": landscape, "heading": heading, "caption": caption, "paragraphs_before": len(before),
+            "paragraphs_after": len(after), "picture": [rect.x0, rect.y0, rect.x1, rect.y1],
+            "paragraphs": before + after, "page_size": [pw_pt, ph_pt]}
+    return doc, (rect.x0, rect.y0, rect.x1, rect.y1), info
+
+
 def build_page(out_pdf: Path, stem: str = "A.1.0", dpi: int = 150, seed: int | str = 17, *,
                work: Path | None = None, testdata: Path = TESTDATA, control: bool = True,
                figure_no: int | None = None) -> Variant:
@@ -264,80 +352,11 @@ def build_page(out_pdf: Path, stem: str = "A.1.0", dpi: int = 150, seed: int | s
     twin_pdf, twin_bpmn, tf = ensure_twin(stem, work, testdata)
     png, clip, (pw, ph), label_size = picture_of(twin_pdf, twin_bpmn, tf, dpi)
     w0, h0 = clip.width, clip.height
-    aspect = w0 / h0
-    port_tw = A4[0] - MARGINS[0] - MARGINS[2]
-    landscape = aspect >= 1.8 or w0 > 2 * port_tw or (aspect >= 1.3 and rng.random() < 0.5)
-    pw_pt, ph_pt = (A4[1], A4[0]) if landscape else A4
-    left, top = MARGINS[0], MARGINS[1]
-    tw, bottom = pw_pt - MARGINS[0] - MARGINS[2], ph_pt - MARGINS[3]
-    body_size = rng.choice([12.0, 13.0, 14.0])
-    lineheight = rng.choice([1.15, 1.3, 1.5])
-    justify = pymupdf.TEXT_ALIGN_JUSTIFY
-    heading = rng.choice(HEADINGS).format(a=rng.randint(1, 6), b=rng.randint(1, 5), c=rng.randint(1, 4))
-    head_h = _text_height(heading, tw, SANS_BOLD, 14, 1.2, pymupdf.TEXT_ALIGN_LEFT)
-    drawn_no = rng.randint(1, 12)  # drawn either way: the rest of the page does not depend on figure_no
-    figure_no = figure_no if figure_no is not None else drawn_no
-    caption = f"Рисунок {figure_no} – Схема процесса {rng.choice(PROCESSES)}"
-    cap_h = _text_height(caption, tw, SERIF, body_size, 1.2, pymupdf.TEXT_ALIGN_CENTER)
-    # the picture: natural size or fitted to the text width, then 75-100 % of that; at least MIN_COVERAGE and under
-    # MAX_COVERAGE of the page, leaving room for the heading, the caption and three lines of body text
-    base = tw if (w0 > tw or rng.random() < 0.5) else w0
-    w = min(base * rng.uniform(0.75, 1.0), MAX_UPSCALE * w0)
-    w = max(w, min(tw, MAX_UPSCALE * w0, (MIN_COVERAGE * pw_pt * ph_pt * aspect) ** 0.5))  # a small one: enlarged
-    room = bottom - top - head_h - 12 - cap_h - 2 * 10 - 4 * body_size * lineheight - 8
-    w = min(w, room * aspect, (MAX_COVERAGE * pw_pt * ph_pt * aspect) ** 0.5)
-    h = w / aspect
-    sentences = body_sentences(testdata / BODY_PDF)
-    n_par = rng.randint(1, 3)
-    paras = _paragraphs(rng, sentences, n_par + 1)
-
-    def fit(sents: list[str], free: float) -> tuple[str, float] | None:
-        """The paragraph of the most leading sentences of ``sents`` that fits in ``free``, and its height."""
-        for n in range(len(sents), 0, -1):
-            text = " ".join(sents[:n])
-            height = _text_height(text, tw, SERIF, body_size, lineheight, justify)
-            if height <= free:
-                return text, height
-        return None
-
-    # 0-2 paragraphs before the picture and the rest after it, each cut to the sentences that fit; maybe one more
-    free = bottom - (top + head_h + 12) - (10 + h + 6 + cap_h + 10)
-    before, after = [], []
-    n_before = min(rng.randint(0, 2), n_par)
-    more = rng.random() < 0.5
-    for k, sents in enumerate(paras[:n_par + more]):
-        got = fit(sents, free)
-        if got is None:
-            break
-        (before if k < n_before else after).append(got[0])
-        free -= got[1] + 8
-    if not before and not after:  # at least one paragraph: the shortest sentence
-        got = fit([min(sentences, key=len)], free)
-        assert got is not None, f"{stem}: no room for text beside the picture"
-        after.append(got[0])
-    x = left + (tw - w) / 2 if rng.random() < 0.7 else left  # centred (GOST) or at the left margin
-    # write the page
-    doc = pymupdf.open()
-    page = doc.new_page(width=pw_pt, height=ph_pt)
-    page.insert_font(fontname="serif", fontfile=str(SERIF))
-    page.insert_font(fontname="sansb", fontfile=str(SANS_BOLD))
-
-    def text(rect, s, font, size, lh, align):
-        rc = page.insert_textbox(rect, s, fontname=font, fontsize=size, lineheight=lh, align=align)
-        assert rc >= 0, f"text does not fit: {s[:40]!r}"
-        return rect.height - rc
-
-    y = top + text(pymupdf.Rect(left, top, left + tw, bottom), heading, "sansb", 14, 1.2, pymupdf.TEXT_ALIGN_LEFT) + 12
-    for para in before:
-        y += text(pymupdf.Rect(left, y, left + tw, bottom), para, "serif", body_size, lineheight, justify) + 8
-    y += 10
-    rect = pymupdf.Rect(x, y, x + w, y + h)
-    page.insert_image(rect, stream=png, keep_proportion=False)
-    y = rect.y1 + 6
-    y += text(pymupdf.Rect(left, y, left + tw, bottom), caption, "serif", body_size, 1.2,
-              pymupdf.TEXT_ALIGN_CENTER) + 10
-    for para in after:
-        y += text(pymupdf.Rect(left, y, left + tw, bottom), para, "serif", body_size, lineheight, justify) + 8
+    doc, (x0, y0, x1, y1), info = text_page(png, (w0, h0), rng, testdata, figure_no, dash="–")
+    rect = pymupdf.Rect(x0, y0, x1, y1)
+    pw_pt, ph_pt = info["page_size"]
+    landscape, heading, caption = info["landscape"], info["heading"], info["caption"]
+    w = rect.width
     doc.save(out_pdf, garbage=3, deflate=True)
     doc.close()
     # the truth: twin DI -> twin points (tf) -> page points (crop offset, scale into the picture's rectangle)
@@ -357,8 +376,8 @@ def build_page(out_pdf: Path, stem: str = "A.1.0", dpi: int = 150, seed: int | s
                    page_size=(pw_pt, ph_pt), picture=tuple(rect), picture_px=(pw, ph),
                    coverage=rect.width * rect.height / (pw_pt * ph_pt), scale=k, label_pt=label_size * k,
                    landscape=landscape,
-                   heading=heading, paragraphs=before + after, caption=caption,
-                   paragraphs_before=len(before))
+                   heading=heading, paragraphs=info["paragraphs"], caption=caption,
+                   paragraphs_before=info["paragraphs_before"])
 
 
 def draw_truth(pdf: Path, truth_bpmn: Path, out_png: Path, dpi: int = 100) -> None:

@@ -260,23 +260,34 @@ def render_file(src: Path, out_dir: Path, *, theme: str = "default", driver=None
     return save_truth(truth, out_dir, src.stem)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def cli_parser(doc: str) -> argparse.ArgumentParser:
+    """The renderers' shared command line: ``IN.bpmn [IN2.bpmn ...] OUT_DIR`` (each adds its own options)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("inputs", type=Path, nargs="+", help="one or more .bpmn files, then the output folder")
-    ap.add_argument("--theme", choices=sorted(THEMES), default="default")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def cli_render(ap: argparse.ArgumentParser, args, render_file_fn, why: str | None, **options) -> int:
+    """Render every input with ``render_file_fn(src, out_dir, driver=..., **options)`` in one Chromium."""
     if len(args.inputs) < 2:
         ap.error("give IN.bpmn [IN2.bpmn ...] OUT_DIR")
     *srcs, out_dir = args.inputs
-    why = available()
     if why:
         ap.exit(2, why + "\n")
     with chromium() as driver:
         for src in srcs:
-            t = render_file(src, out_dir, theme=args.theme, driver=driver)
+            t = render_file_fn(src, out_dir, driver=driver, **options)
+            warnings = getattr(t, "warnings", None)
             print(f"{src.name}: {len(t.elements)} elements, page {t.width_pt:.0f} x {t.height_pt:.0f} pt -> {t.pdf}"
-                  + (f" ({len(t.warnings)} import warnings)" if t.warnings else ""))
+                  + (f" ({len(warnings)} import warnings)" if warnings else ""))
     return 0
+
+
+def main(argv=None) -> int:
+    ap = cli_parser(__doc__)
+    ap.add_argument("--theme", choices=sorted(THEMES), default="default")
+    args = ap.parse_args(argv)
+    return cli_render(ap, args, render_file, available(), theme=args.theme)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ bpmn-visualization does not draw (data objects, data stores, data associations, 
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
@@ -128,20 +127,9 @@ def render_file(src: Path, out_dir: Path, *, theme: str = "default", driver=None
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("inputs", type=Path, nargs="+", help="one or more .bpmn files, then the output folder")
+    ap = rb.cli_parser(__doc__)
     args = ap.parse_args(argv)
-    if len(args.inputs) < 2:
-        ap.error("give IN.bpmn [IN2.bpmn ...] OUT_DIR")
-    *srcs, out_dir = args.inputs
-    why = available()
-    if why:
-        ap.exit(2, why + "\n")
-    with chromium() as driver:
-        for src in srcs:
-            t = render_file(src, out_dir, driver=driver)
-            print(f"{src.name}: {len(t.elements)} elements, page {t.width_pt:.0f} x {t.height_pt:.0f} pt -> {t.pdf}")
-    return 0
+    return rb.cli_render(ap, args, render_file, available())
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ or event's within about 1.7 pt, a data store's within 2.5 pt (rough.js moves eac
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
@@ -177,23 +176,11 @@ def render_file(src: Path, out_dir: Path, *, theme: str = "default", seed: int =
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("inputs", type=Path, nargs="+", help="one or more .bpmn files, then the output folder")
+    ap = rb.cli_parser(__doc__)
     ap.add_argument("--seed", type=int, default=1, help="rough.js seed (same seed, same drawing)")
     ap.add_argument("--roughness", type=float, default=1.0, help="factor on bpmn-js-sketchy's roughness")
     args = ap.parse_args(argv)
-    if len(args.inputs) < 2:
-        ap.error("give IN.bpmn [IN2.bpmn ...] OUT_DIR")
-    *srcs, out_dir = args.inputs
-    why = available()
-    if why:
-        ap.exit(2, why + "\n")
-    with chromium() as driver:
-        for src in srcs:
-            t = render_file(src, out_dir, seed=args.seed, roughness=args.roughness, driver=driver)
-            print(f"{src.name}: {len(t.elements)} elements, page {t.width_pt:.0f} x {t.height_pt:.0f} pt -> {t.pdf}"
-                  + (f" ({len(t.warnings)} import warnings)" if t.warnings else ""))
-    return 0
+    return rb.cli_render(ap, args, render_file, available(), seed=args.seed, roughness=args.roughness)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ A vector render (``render_*.render``: a one-page PDF, ``.truth.bpmn`` and ``.tru
   noise, specks) and JPEG q 60-85, as an image-only page whose size is the canvas in points;
 - ``pasted``: the page rasterised in colour at a seeded 150-300 dpi (``PASTE_DPI``), half of them with light scan
   noise (``degrade(light=True)``, JPEG q 80-92; the others PNG), placed on an A4 page of Russian body text
-  (``pasted_page``: a heading, paragraphs above and/or below, the picture centred or at the left margin, a caption
+  (``pasted_diagrams.text_page``: a heading, paragraphs above and/or below, the picture centred or at the left margin, a caption
   "Рисунок N — Схема процесса ..."; the layout rules and the body text of ``bench/pasted_diagrams.py``);
   the body text is a real text layer, the diagram only pixels;
 - ``ru`` (a language, crossed with every variant): the model's labels translated before rendering
@@ -260,98 +260,10 @@ def _save(doc, out_pdf: Path) -> None:
 
 # ---------------------------------------------------------------- the picture pasted into a text page
 
-def pasted_page(picture: bytes, natural: tuple[float, float], rng: random.Random, testdata: Path | None = None,
-                figure_no: int | None = None):
-    """A PyMuPDF document of one A4 page of Russian text with ``picture`` (whose natural size is ``natural``
-    points) pasted in: a heading, 0-2 paragraphs before it, the picture (natural size or fitted to the text width,
-    then 75-100 % of that; 12-55 % of the page; a landscape page for wide pictures), the caption
-    "Рисунок N — Схема процесса ..." under it, the rest of the paragraphs after. The rules, fonts and sentences
-    of ``bench/pasted_diagrams.build_page`` (its helpers are imported). Returns (doc, picture rect, info)."""
-    import pymupdf
-
-    from bench import pasted_diagrams as pd
-    testdata = Path(testdata) if testdata is not None else pd.TESTDATA
-    w0, h0 = natural
-    aspect = w0 / h0
-    port_tw = pd.A4[0] - pd.MARGINS[0] - pd.MARGINS[2]
-    landscape = aspect >= 1.8 or w0 > 2 * port_tw or (aspect >= 1.3 and rng.random() < 0.5)
-    pw_pt, ph_pt = (pd.A4[1], pd.A4[0]) if landscape else pd.A4
-    left, top = pd.MARGINS[0], pd.MARGINS[1]
-    tw, bottom = pw_pt - pd.MARGINS[0] - pd.MARGINS[2], ph_pt - pd.MARGINS[3]
-    body_size = rng.choice([12.0, 13.0, 14.0])
-    lineheight = rng.choice([1.15, 1.3, 1.5])
-    justify = pymupdf.TEXT_ALIGN_JUSTIFY
-    heading = rng.choice(pd.HEADINGS).format(a=rng.randint(1, 6), b=rng.randint(1, 5), c=rng.randint(1, 4))
-    head_h = pd._text_height(heading, tw, pd.SANS_BOLD, 14, 1.2, pymupdf.TEXT_ALIGN_LEFT)
-    drawn_no = rng.randint(1, 12)
-    figure_no = figure_no if figure_no is not None else drawn_no
-    dash = rng.choice(["—", "–"])
-    caption = f"Рисунок {figure_no} {dash} Схема процесса {rng.choice(pd.PROCESSES)}"
-    cap_h = pd._text_height(caption, tw, pd.SERIF, body_size, 1.2, pymupdf.TEXT_ALIGN_CENTER)
-    base = tw if (w0 > tw or rng.random() < 0.5) else w0
-    w = min(base * rng.uniform(0.75, 1.0), pd.MAX_UPSCALE * w0)
-    w = max(w, min(tw, pd.MAX_UPSCALE * w0, (pd.MIN_COVERAGE * pw_pt * ph_pt * aspect) ** 0.5))
-    room = bottom - top - head_h - 12 - cap_h - 2 * 10 - 4 * body_size * lineheight - 8
-    w = min(w, room * aspect, (pd.MAX_COVERAGE * pw_pt * ph_pt * aspect) ** 0.5, tw)
-    h = w / aspect
-    sentences = pd.body_sentences(testdata / pd.BODY_PDF)
-    n_par = rng.randint(1, 3)
-    paras = pd._paragraphs(rng, sentences, n_par + 1)
-
-    def fit(sents, free):
-        for n in range(len(sents), 0, -1):
-            text = " ".join(sents[:n])
-            height = pd._text_height(text, tw, pd.SERIF, body_size, lineheight, justify)
-            if height <= free:
-                return text, height
-        return None
-
-    free = bottom - (top + head_h + 12) - (10 + h + 6 + cap_h + 10)
-    before, after = [], []
-    n_before = min(rng.randint(0, 2), n_par)
-    for k, sents in enumerate(paras[:n_par + (rng.random() < 0.5)]):
-        got = fit(sents, free)
-        if got is None:
-            break
-        (before if k < n_before else after).append(got[0])
-        free -= got[1] + 8
-    if not before and not after:
-        got = fit([min(sentences, key=len)], free)
-        if got is not None:
-            after.append(got[0])
-    x = left + (tw - w) / 2 if rng.random() < 0.7 else left
-    doc = pymupdf.open()
-    page = doc.new_page(width=pw_pt, height=ph_pt)
-    page.insert_font(fontname="serif", fontfile=str(pd.SERIF))
-    page.insert_font(fontname="sansb", fontfile=str(pd.SANS_BOLD))
-
-    def text(rect, s, font, size, lh, align):
-        rc = page.insert_textbox(rect, s, fontname=font, fontsize=size, lineheight=lh, align=align)
-        if rc < 0:
-            raise RuntimeError(f"text does not fit: {s[:40]!r}")
-        return rect.height - rc
-
-    y = top + text(pymupdf.Rect(left, top, left + tw, bottom), heading, "sansb", 14, 1.2,
-                   pymupdf.TEXT_ALIGN_LEFT) + 12
-    for para in before:
-        y += text(pymupdf.Rect(left, y, left + tw, bottom), para, "serif", body_size, lineheight, justify) + 8
-    y += 10
-    rect = pymupdf.Rect(x, y, x + w, y + h)
-    page.insert_image(rect, stream=picture, keep_proportion=False)
-    y = rect.y1 + 6
-    y += text(pymupdf.Rect(left, y, left + tw, bottom), caption, "serif", body_size, 1.2,
-              pymupdf.TEXT_ALIGN_CENTER) + 10
-    for para in after:
-        y += text(pymupdf.Rect(left, y, left + tw, bottom), para, "serif", body_size, lineheight, justify) + 8
-    info = {"landscape": landscape, "heading": heading, "caption": caption, "paragraphs_before": len(before),
-            "paragraphs_after": len(after), "picture": [rect.x0, rect.y0, rect.x1, rect.y1]}
-    return doc, (rect.x0, rect.y0, rect.x1, rect.y1), info
-
-
 def make_pasted(vector_pdf: Path, out_pdf: Path, seed: int, testdata: Path | None = None,
                 dpi: int | None = None) -> tuple[Affine, tuple, dict]:
     """Write ``vector_pdf``'s page 1 as a picture (seeded ``PASTE_DPI``, half with light noise) pasted into a
-    Russian text page (``pasted_page``) to ``out_pdf``. Returns the map of vector page points to the text page's
+    Russian text page (``pasted_diagrams.text_page``) to ``out_pdf``. Returns the map of vector page points to the text page's
     points (``scale_shift``), the text page's size and what was drawn."""
     import numpy as np
     import pymupdf
@@ -371,7 +283,8 @@ def make_pasted(vector_pdf: Path, out_pdf: Path, seed: int, testdata: Path | Non
     pic = encode(img, q)
     # the pixels cover img.shape * 72 / dpi points of the vector page (MuPDF rounds the pixel count)
     natural = (img.shape[1] * 72.0 / use_dpi, img.shape[0] * 72.0 / use_dpi)
-    doc, rect, info = pasted_page(pic, natural, rng, testdata)
+    from bench.pasted_diagrams import text_page
+    doc, rect, info = text_page(pic, natural, rng, testdata)
     k = (rect[2] - rect[0]) / natural[0]
     m = scale_shift(k, rect[0], rect[1])
     page_size = (doc[0].rect.width, doc[0].rect.height)
