@@ -370,10 +370,8 @@ def _border_distance(p: g.Point, s: Shape) -> float:
 def _snap(p: g.Point, shapes: list[Shape], tol: float, kind: str) -> Shape | None:
     best = None
     for s in shapes:
-        if s.type in ("participant", "lane") and kind != "messageFlow":
-            continue
-        if s.type == "lane":
-            continue
+        if s.type == "lane" or s.type == "participant" and kind not in ("messageFlow", "association"):
+            continue  # a sequence flow never ends on a pool; a message flow or an annotation's association may
         d = _border_distance(p, s)
         if d > tol:
             continue

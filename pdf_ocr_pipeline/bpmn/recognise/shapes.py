@@ -119,7 +119,17 @@ def classify(prims: list[Prim]) -> tuple[list[Shape], list[Prim]]:
     # circles inside a diamond are gateway icons (inclusive, event-based), not events
     rest.extend(c for c in circles if any(g.contains(gb, c.box, 1.0) for gb in gates))
     circles = [c for c in circles if not any(g.contains(gb, c.box, 1.0) for gb in gates)]
-    task_widths = sorted(s.prim.width for s in shapes if s.type == "task" and s.prim.stroke is not None)
+    # circles in an activity's top left corner are its type icon (bpmn-visualization's service-task gear: two
+    # 15-16 pt rings), not events
+    corners = [s.box for s in shapes if s.type == "task"]
+    icons = [c for c in circles if c.size <= TASK_ICON_MAX and any(
+        g.contains(tb, c.box, 1.0) and c.box[0] - tb[0] < TASK_ICON_MAX and c.box[1] - tb[1] < TASK_ICON_MAX
+        for tb in corners)]
+    rest.extend(icons)
+    circles = [c for c in circles if c not in icons]
+    # solid outlines only: an event sub-process's dotted border is drawn with dots of any size
+    task_widths = sorted(s.prim.width for s in shapes if s.type == "task" and s.prim.stroke is not None
+                         and s.prim.dash == "solid")
     shapes.extend(_events(circles, rest, task_widths[0] if task_widths else None))
     return shapes, rest
 
@@ -208,6 +218,9 @@ def _cylinder(p: Prim) -> bool:
 
 
 SAME_RING = 0.95
+#: a task type icon's size and its reach from the task's top left corner (points; bpmn-js and
+#: bpmn-visualization icons 12-18 pt, drawn 4-8 pt in; events are 20 pt and more)
+TASK_ICON_MAX = 20.0
 #: a circle inside an event's ring and larger than this share of it is the second ring of an intermediate event;
 #: smaller, it is an icon (measured over hdBPMN and tool-made models drawn by bpmn-js and bpmn-visualization:
 #: second rings 0.75-0.93 of the outer, clock faces and terminate discs 0.57-0.61)

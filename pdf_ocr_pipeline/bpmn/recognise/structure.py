@@ -238,7 +238,8 @@ def _marker_square(p: Prim) -> bool:
 
 
 def _thin_of(shapes: list[Shape]) -> float:
-    ws = sorted(s.prim.width for s in shapes if s.type == "task" and s.prim is not None and s.prim.stroke is not None)
+    ws = sorted(s.prim.width for s in shapes if s.type == "task" and s.prim is not None and s.prim.stroke is not None
+                and s.prim.dash == "solid")
     return ws[len(ws) // 4] if ws else 1.0
 
 

@@ -118,12 +118,14 @@ def restroke(prims: list) -> list:
     for order, idx in groups.items():
         if len(idx) < MIN_PIECES:
             continue
+        # a ring first: its dashes, bent round a small circle, can also pass for a line's
+        ring = _ring([prims[i] for i in idx])
+        if ring is not None:
+            out_at[idx[0]] = ring
+            drop |= set(idx)
+            continue
         run = _run_line([prims[i] for i in idx])
         if run is None:
-            ring = _ring([prims[i] for i in idx])
-            if ring is not None:
-                out_at[idx[0]] = ring
-                drop |= set(idx)
             continue
         line, w, ink, gap = run
         first = prims[idx[0]]
