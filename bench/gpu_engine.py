@@ -5,8 +5,19 @@ dummy weights): 1024 output tokens forced per page (``ignore_eos``), n-gram filt
 150 dpi made with PIL (no pymupdf needed). Every phase runs in its own process (one vLLM per GPU at a time)
 and prints one JSON line; the driver writes them all to ``--out``/results.jsonl and a table at the end.
 
-    python3 bench/gpu_engine.py --model /tmp/gpu/payload/model --out $OUT --phases selftest,engine-base,vanilla
+    python3 bench/gpu_engine.py --model /tmp/gpu/payload/model --out $OUT --phases vanilla,engine-gundam,engine-base
     python3 bench/gpu_engine.py ... --phases engine-gpus,engine-base --gpus 2   # two GPUs against one, in-process
+    python3 bench/gpu_engine.py ... --ocr2-model /tmp/ocr2 --phases ...,engine-base,engine-base-ocr2  # OCR-2 too
+    python3 bench/gpu_engine.py --cpu-check   # no GPU, no vLLM: the bench's own plumbing (pages, tokens, summary)
+
+Fair by construction (issue 18): the baseline (``vanilla``, vLLM's stock recipe) decodes its PNGs inside its
+timer, as the engine prepares its pages inside its own; both sides send the same prompt, the same
+``--concurrency`` pages in flight and the same forced output (``PREFILL_TOKENS`` for the prefill-only runs,
+1024 for the full ones); the baseline phase always runs first, so a run short of time keeps it; every
+diagnostic file carries its phase's name. The summary line compares engine-gundam with vanilla (the same
+image tokens: what the engineering gives), engine-base with engine-gundam (what the users' base mode gives)
+and, with ``--ocr2-model``, DeepSeek-OCR-2 with DeepSeek-OCR through the same engine at the base view (257
+against 273 image tokens: each family's own count for the same 1024 view) and the same output tokens.
 """
 
 from __future__ import annotations
@@ -27,6 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 WORDS = ("process order invoice customer approve reject gateway task event lane pool data report annual "
          "отчёт заявка клиент согласование договор проверка платёж склад доставка документ").split()
 PAGES_DIR = Path("/tmp/bench_pages")
+PREFILL_TOKENS = 16  # output tokens of a prefill-only run, both sides (the engine's options allow 16 at least)
+FULL_TOKENS = 1024  # output tokens forced a page in a full run, both sides
+BASELINE = "vanilla"
 
 
 def make_page(i: int) -> bytes:
@@ -237,46 +251,64 @@ def _vanilla_llm(args, max_num_seqs):
                limit_mm_per_prompt={"image": 1})
 
 
+def vanilla_prompt() -> str:
+    """The prompt both sides send: the engine's (DeepSeek-OCR family, ``ocr_v1``), which is vLLM's recipe's."""
+    from pdf_ocr_pipeline.engines.families import DEEPSEEK_OCR
+    from pdf_ocr_pipeline.engines.prompts import get_prompt
+
+    return DEEPSEEK_OCR.prompt(get_prompt("ocr_v1").text)
+
+
 def phase_vanilla(args) -> dict:
-    """The baseline: vLLM's stock DeepSeek-OCR recipe, every page in one ``LLM.generate``."""
+    """The baseline: vLLM's stock DeepSeek-OCR recipe (Gundam tiling, its per-request n-gram filter), every page
+    in one ``LLM.generate``. Like the engine, it starts from the pages' PNG bytes in memory and decodes them
+    inside its timer (``decode_s`` says how long that took); the same ``--concurrency`` pages in flight, the same
+    prompt and the same forced output tokens as the engine's runs."""
     from PIL import Image
     from vllm import SamplingParams
 
     t0 = time.perf_counter()
-    llm = _vanilla_llm(args, 256)
+    llm = _vanilla_llm(args, args.concurrency)
     load_s = time.perf_counter() - t0
-    imgs = [Image.open(p).convert("RGB") for p in ensure_pages(args.pages)]
-    prompt = "<image>\n<|grounding|>Convert the document to markdown."
+    pngs = [p.read_bytes() for p in ensure_pages(args.pages)]
+    prompt = vanilla_prompt()
     extra = {"ngram_size": 30, "window_size": 90, "whitelist_token_ids": [128821, 128822]}
 
     def sp(n):
         return SamplingParams(temperature=0.0, max_tokens=n, ignore_eos=True, skip_special_tokens=False,
                               extra_args=extra)
 
-    llm.generate([{"prompt": prompt, "multi_modal_data": {"image": im}} for im in imgs[:8]], sp(16), use_tqdm=False)
-    res = {"phase": "vanilla", "load_s": round(load_s, 1), "pages": len(imgs)}
-    for label, n in (("prefill", 1), ("full", 1024)):
+    def requests(blobs) -> tuple[list[dict], float]:
+        t = time.perf_counter()
+        reqs = [{"prompt": prompt, "multi_modal_data": {"image": Image.open(io.BytesIO(b)).convert("RGB")}}
+                for b in blobs]
+        return reqs, time.perf_counter() - t
+
+    llm.generate(requests(pngs[:16])[0], sp(16), use_tqdm=False)
+    res = {"phase": "vanilla", "load_s": round(load_s, 1), "pages": len(pngs), "concurrency": args.concurrency,
+           "prompt": prompt}
+    for label, n in (("prefill", PREFILL_TOKENS), ("full", FULL_TOKENS)):
         fe = timed_front_end(llm)
         t = time.perf_counter()
-        outs = llm.generate([{"prompt": prompt, "multi_modal_data": {"image": im}} for im in imgs], sp(n),
-                            use_tqdm=False)
+        reqs, decode_s = requests(pngs)  # inside the timer, as the engine's page preparation is
+        outs = llm.generate(reqs, sp(n), use_tqdm=False)
         wall = time.perf_counter() - t
-        res[label] = {"wall_s": round(wall, 2), "pages_per_s": round(len(imgs) / wall, 2),
-                      "front_end_s": round(fe[0], 2),
+        res[label] = {"pages": len(outs), "wall_s": round(wall, 2), "pages_per_s": round(len(outs) / wall, 2),
+                      "decode_s": round(decode_s, 2), "front_end_s": round(fe[0], 2),
                       "tokens_out": sum(len(o.outputs[0].token_ids) for o in outs),
                       "prompt_tokens": len(outs[0].prompt_token_ids)}
         res[label]["tokens_out_per_s"] = round(res[label]["tokens_out"] / wall)
+        print("RESULT " + json.dumps(res), flush=True)  # a phase that runs out of time keeps what it has
     return res
 
 
 def encoder_check(model) -> dict:
-    """Runs inside vLLM's worker (``LLM.apply_model``): the batched vision encoder against vLLM's per-page loop on
-    the same random views: largest difference and GPU time per page of each."""
+    """Runs inside vLLM's worker (``LLM.apply_model``): the batched vision encoder (ours, DeepSeek-OCR or -2)
+    against vLLM's per-page loop on the same random views: largest difference and GPU time per page of each."""
     import torch
 
-    from pdf_ocr_pipeline.engines.batched_encoder import encode_global_views
-
-    loop = getattr(type(model)._pixel_values_to_embedding, "per_page_loop", None)
+    batched = type(model)._pixel_values_to_embedding
+    loop = getattr(batched, "per_page_loop", None)
     if loop is None:
         return {"batched_encoder": False}
     param = next(model.parameters())
@@ -289,7 +321,7 @@ def encoder_check(model) -> dict:
         timings = {}
         with torch.inference_mode():
             for name, fn in (("loop", lambda: loop(model, views, crops, crop_grid)),
-                             ("batched", lambda: encode_global_views(model, views))):
+                             ("batched", lambda: batched(model, views, crops, crop_grid))):
                 fn()
                 torch.cuda.synchronize()
                 t = time.perf_counter()
@@ -305,12 +337,14 @@ def encoder_check(model) -> dict:
     return out
 
 
-def _in_process_options(args, resolution: str, max_tokens: int, gpus: int = 1):
-    """Our in-process engine's options for the benchmark: dummy weights, 1,024 tokens forced, no retries."""
+def _in_process_options(args, resolution: str, max_tokens: int, gpus: int = 1, model: str | None = None):
+    """Our in-process engine's options for the benchmark: dummy weights, 1,024 tokens forced, no retries; the
+    model family from the model folder's config (``model``: another folder than ``--model``)."""
     from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmOptions
 
-    return DeepSeekVllmOptions(model=args.model, transport="in-process", resolution=resolution, load_format="dummy",
-                               ignore_eos=True, max_retries=0, fallback="none", concurrency=args.concurrency,
+    return DeepSeekVllmOptions(model=model or args.model, transport="in-process", resolution=resolution,
+                               load_format="dummy", ignore_eos=True, max_retries=0, fallback="none",
+                               concurrency=args.concurrency,
                                max_num_seqs=args.concurrency, prep_workers=args.prep_workers,
                                ngram_impl=args.ngram_impl, gpu_memory_utilization=0.9, max_tokens=max_tokens,
                                gpus=gpus, render_threads=args.render_threads, engine_threads=args.engine_threads)
@@ -490,7 +524,7 @@ def phase_engine_gpus(args) -> dict:
         for seq, (label, control, run_pages) in enumerate(runs):
             CONTROL.write_text(json.dumps({"seq": seq, **control}))
             list(engine.ocr_pages(warm))  # the engine processes see the control file at their next steps
-            threads = _sample_threads(out_dir, label, 4.0, 10.0) if seq == 0 else {}
+            threads = _sample_threads(out_dir, f"{res['phase']}-{label}", 4.0, 10.0) if seq == 0 else {}
             before = _front_ends()
             t = time.perf_counter()
             out = list(engine.ocr_pages(run_pages))
@@ -511,39 +545,55 @@ def phase_engine_gpus(args) -> dict:
             CONTROL.write_text(json.dumps({"seq": len(runs), "profile": False}))
             list(engine.ocr_pages(warm))  # the processes write their profiles
             for prof in FRONT_END_DIR.glob("prof-*.txt"):
-                (out_dir / prof.name).write_text(prof.read_text())
+                (out_dir / f"{res['phase']}-{prof.name}").write_text(prof.read_text())
     finally:
         engine.close()
     return res
 
 
-def phase_engine(args, resolution: str) -> dict:
-    """Our engine path: in-process transport, pages prepared in worker processes, batched n-gram filter."""
+def phase_engine(args, resolution: str, family: str = "") -> dict:
+    """Our engine path: in-process transport, pages prepared in worker processes, batched n-gram filter.
+    ``family`` ``ocr2``: the model folder ``--ocr2-model`` (DeepSeek-OCR-2), same pages, same forced tokens."""
     from pdf_ocr_pipeline.engines.batched_encoder import BATCHED_ENCODER_ENV
     from pdf_ocr_pipeline.engines.deepseek_vllm import DeepSeekVllmEngine
 
+    phase = f"engine-{resolution}" + (f"-{family}" if family else "")
+    if family and family != "ocr2":
+        raise SystemExit(f"unknown family in phase {phase}: engine-<resolution>[-ocr2]")
+    model = None
+    if family == "ocr2":
+        if not args.ocr2_model:
+            raise SystemExit(f"{phase} needs --ocr2-model (bench/make_dummy_model_ocr2.py makes one)")
+        model = args.ocr2_model
     os.environ.setdefault("VLLM_ALLOW_INSECURE_SERIALIZATION", "1")  # encoder_check travels to the worker
+    if family == "ocr2":  # batched as DeepSeek-OCR's is (off in the plugin until encoder_check below passes)
+        from pdf_ocr_pipeline.engines.vllm_plugin import BATCHED_ENCODER_OCR2_ENV
+
+        os.environ.setdefault(BATCHED_ENCODER_OCR2_ENV, "1")
     t0 = time.perf_counter()
-    engine = DeepSeekVllmEngine(_in_process_options(args, resolution, 1024))
+    engine = DeepSeekVllmEngine(_in_process_options(args, resolution, FULL_TOKENS, model=model))
     load_s = time.perf_counter() - t0
     pages = page_images(max(args.pages, args.engine_pages))
     fe = timed_front_end(engine.transport.llm)
     core_threads = engine.transport.llm.collective_rpc(set_torch_threads, args=(int(args.core_threads),))[0]
     list(engine.ocr_pages(pages[:16]))
-    res = {"phase": f"engine-{resolution}", "load_s": round(load_s, 1), "ngram_impl": args.ngram_impl,
+    res = {"phase": phase, "model_family": engine.family.name, "load_s": round(load_s, 1),
+           "ngram_impl": args.ngram_impl, "ngram_size": engine.ngram_size, "pages_in_run": args.pages,
            "concurrency": args.concurrency, "batched_encoder": os.environ.get(BATCHED_ENCODER_ENV, "1"),
+           "batched_encoder_ocr2": os.environ.get("PDF_OCR_BATCHED_ENCODER_OCR2", "0"),
            "render_threads": args.render_threads, "engine_threads": args.engine_threads, "core_threads": core_threads}
     try:
         res["encoder_check"] = engine.transport.llm.apply_model(encoder_check)[0]
     except Exception as e:  # the check is a diagnostic: never lose the throughput figures to it
         res["encoder_check"] = {"error": repr(e)[:300]}
-    prefill = DeepSeekVllmEngine(_in_process_options(args, resolution, 16), llm=engine.transport.llm)
+    prefill = DeepSeekVllmEngine(_in_process_options(args, resolution, PREFILL_TOKENS, model=model),
+                                 llm=engine.transport.llm)
     runs = [("prefill", prefill, args.pages), ("full", engine, args.pages)]
     if args.engine_pages > args.pages:
         runs.append((f"full{args.engine_pages}", engine, args.engine_pages))
     for label, eng, n in runs:
         fe[0] = 0.0
-        threads = _sample_threads(Path(args.out), "base", 4.0, 10.0) if label == runs[-1][0] else {}
+        threads = _sample_threads(Path(args.out), f"{phase}-{label}", 4.0, 10.0) if label == runs[-1][0] else {}
         t = time.perf_counter()
         out = list(eng.ocr_pages(pages[:n]))
         wall = time.perf_counter() - t
@@ -564,7 +614,7 @@ def phase_profile(args) -> dict:
 
     from bench import trace_summary
 
-    trace_dir = Path(args.out).resolve() / "trace"
+    trace_dir = Path(args.out).resolve() / f"trace-profile-{args.resolution}"
     opts = _in_process_options(args, args.resolution, 1024)
     llm = build_llm(opts, profiler_config={"profiler": "torch", "torch_profiler_dir": str(trace_dir),
                                            "torch_profiler_with_stack": False,
@@ -636,7 +686,7 @@ def phase_server(args) -> dict:
                               resolution=args.resolution, max_num_seqs=args.concurrency,
                               gpu_memory_utilization=0.895, api_server_count=args.api_servers,
                               ngram_impl=args.ngram_impl, extra_args=("--data-parallel-size", str(dp)))
-            url = start(so, ",".join(map(str, range(dp))), "server-dp.log")
+            url = start(so, ",".join(map(str, range(dp))), f"{res['phase']}.server.log")
             wait_ready(url)
             runs = [(f"dp{dp}", [url], args.engine_pages * dp, args.concurrency * dp, 8 * dp)]
         else:
@@ -647,7 +697,7 @@ def phase_server(args) -> dict:
                                               resolution=args.resolution, max_num_seqs=max(64, args.concurrency // k),
                                               gpu_memory_utilization=round(0.9 / k - 0.005, 3),
                                               api_server_count=args.api_servers, ngram_impl=args.ngram_impl),
-                                 str(g), f"server{g}-{j}.log" if j == 0 else None)
+                                 str(g), f"{res['phase']}.server{g}-{j}.log" if j == 0 else None)
                            for g in range(gpus)]
                 for u in started:
                     wait_ready(u)
@@ -716,7 +766,8 @@ def run_phase(args) -> dict:
     if args.phase == "engine-gpus":
         return phase_engine_gpus(args)
     if args.phase.startswith("engine-"):
-        return phase_engine(args, args.phase.split("-", 1)[1])
+        resolution, _, family = args.phase.split("-", 1)[1].partition("-")
+        return phase_engine(args, resolution, family)
     if args.phase == "server":
         return phase_server(args)
     if args.phase == "profile":
@@ -729,15 +780,99 @@ def _kill_session(sid: int) -> None:
     subprocess.run(["pkill", "-9", "-s", str(sid)], check=False)
 
 
+def order_phases(phases: str) -> list[str]:
+    """The phases asked for, the baseline first (a run short of time keeps it), each once, order otherwise kept."""
+    names = [p.strip() for p in phases.split(",") if p.strip()]
+    names = list(dict.fromkeys(names))
+    return ([BASELINE] if BASELINE in names else []) + [p for p in names if p != BASELINE]
+
+
+def _ratio(a: dict | None, b: dict | None, run: str) -> dict | None:
+    """``a`` against ``b`` (two phases' results) for one run (``prefill``/``full``): pages/s of each, the ratio,
+    and whether both sent the same prompt tokens and forced the same output tokens a page."""
+    ra, rb = (a or {}).get(run), (b or {}).get(run)
+    if not isinstance(ra, dict) or not isinstance(rb, dict) or not rb.get("pages_per_s"):
+        return None
+    out = {"pages_per_s": [ra["pages_per_s"], rb["pages_per_s"]],
+           "ratio": round(ra["pages_per_s"] / rb["pages_per_s"], 3),
+           "prompt_tokens": [ra.get("prompt_tokens"), rb.get("prompt_tokens")],
+           "pages": [ra.get("pages"), rb.get("pages")]}
+    tpp = [round(r["tokens_out"] / r["pages"]) if r.get("tokens_out") is not None and r.get("pages") else None
+           for r in (ra, rb)]
+    out["tokens_out_per_page"] = tpp
+    out["same_prompt_tokens"] = out["prompt_tokens"][0] == out["prompt_tokens"][1]
+    return out
+
+
+def summarize(results: dict[str, dict]) -> dict:
+    """The comparisons issue 18 asks for, from the phases' results by name: engine-gundam / vanilla (same image
+    tokens: what the engineering gives), engine-base / engine-gundam (what the users' base mode gives),
+    engine-base / vanilla, and DeepSeek-OCR-2 / DeepSeek-OCR through the engine at the base view."""
+    pairs = {"engine_gundam_vs_vanilla": ("engine-gundam", "vanilla"),
+             "engine_base_vs_engine_gundam": ("engine-base", "engine-gundam"),
+             "engine_base_vs_vanilla": ("engine-base", "vanilla"),
+             "ocr2_base_vs_ocr_base": ("engine-base-ocr2", "engine-base"),
+             "ocr2_gundam_vs_ocr_gundam": ("engine-gundam-ocr2", "engine-gundam")}
+    out = {"phase": "summary"}
+    for key, (a, b) in pairs.items():
+        runs = {run: r for run in ("prefill", "full") if (r := _ratio(results.get(a), results.get(b), run))}
+        if runs:
+            out[key] = {"phases": [a, b], **runs}
+    if (full := out.get("ocr2_base_vs_ocr_base", {}).get("full")) is not None:
+        out["ocr2_within_10pct"] = full["ratio"] >= 0.9
+    return out
+
+
+def cpu_check(out: Path) -> dict:
+    """What the bench can check without a GPU or vLLM: pages, the two families' image tokens on them, the
+    OCR-2 dummy folder's family, the phase order and the summary's arithmetic. Raises AssertionError."""
+    import tempfile
+
+    from pdf_ocr_pipeline.engines.families import DEEPSEEK_OCR, DEEPSEEK_OCR_2, detect_family
+    from pdf_ocr_pipeline.engines.image_prep import prepare, tile_grid
+
+    from bench.make_dummy_model_ocr2 import config as ocr2_config
+
+    pages = ensure_pages(2)
+    got = {}
+    for fam in (DEEPSEEK_OCR, DEEPSEEK_OCR_2):
+        img = prepare(pages[0].read_bytes(), "gundam", "raw", tile=fam.tile_size)
+        w, h = img.to_pil().size
+        got[fam.name] = {"base": fam.image_tokens("base"),
+                         "gundam": fam.image_tokens("gundam", tile_grid(w, h, fam.tile_size)),
+                         "gundam_size": [w, h]}
+    assert got["deepseek-ocr"]["base"] == 273 and got["deepseek-ocr-2"]["base"] == 257, got
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / "config.json").write_text(json.dumps(ocr2_config()))
+        assert detect_family(d) is DEEPSEEK_OCR_2
+    assert order_phases("engine-base,vanilla,engine-gundam,vanilla") == ["vanilla", "engine-base", "engine-gundam"]
+    fake = {"vanilla": {"full": {"pages": 4, "pages_per_s": 2.0, "prompt_tokens": 912, "tokens_out": 4096}},
+            "engine-gundam": {"full": {"pages": 4, "pages_per_s": 3.0, "prompt_tokens": 912, "tokens_out": 4096}},
+            "engine-base": {"full": {"pages": 4, "pages_per_s": 6.0, "prompt_tokens": 282, "tokens_out": 4096}},
+            "engine-base-ocr2": {"full": {"pages": 4, "pages_per_s": 5.7, "prompt_tokens": 266,
+                                          "tokens_out": 4096}}}
+    summ = summarize(fake)
+    assert summ["engine_gundam_vs_vanilla"]["full"]["ratio"] == 1.5
+    assert summ["engine_gundam_vs_vanilla"]["full"]["same_prompt_tokens"]
+    assert summ["engine_base_vs_engine_gundam"]["full"]["ratio"] == 2.0
+    assert summ["ocr2_base_vs_ocr_base"]["full"]["ratio"] == 0.95 and summ["ocr2_within_10pct"]
+    res = {"phase": "cpu-check", "ok": True, "image_tokens": got, "prompt": vanilla_prompt()}
+    (out / "cpu-check.json").write_text(json.dumps(res, indent=1))
+    return res
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", required=True)
+    ap.add_argument("--model", help="the DeepSeek-OCR model folder (required unless --cpu-check)")
+    ap.add_argument("--ocr2-model", help="a DeepSeek-OCR-2 model folder, for the engine-<res>-ocr2 phases")
+    ap.add_argument("--cpu-check", action="store_true", help="no GPU: check the bench's own plumbing, then exit")
     ap.add_argument("--out", default=".")
-    ap.add_argument("--phases", default="selftest,engine-base,vanilla")
+    ap.add_argument("--phases", default="vanilla,engine-gundam,engine-base",
+                    help="comma separated; the baseline (vanilla) always runs first")
     ap.add_argument("--phase")
     ap.add_argument("--pages", type=int, default=256)
     ap.add_argument("--engine-pages", type=int, default=512)
-    ap.add_argument("--concurrency", type=int, default=512)
+    ap.add_argument("--concurrency", type=int, default=512, help="pages in flight, engine and baseline alike")
     ap.add_argument("--prep-workers", type=int, default=8)
     ap.add_argument("--ngram-impl", default="sampler")
     ap.add_argument("--resolution", default="base")
@@ -756,18 +891,24 @@ def main() -> None:
     ap.add_argument("--profile-delay", type=int, default=0, help="engine steps before the profiler starts")
     ap.add_argument("--profile-steps", type=int, default=60, help="engine steps the profiler records")
     args = ap.parse_args()
+    out = Path(args.out)
+    if args.cpu_check:
+        print(json.dumps(cpu_check(out)), flush=True)
+        return
+    if not args.model:
+        ap.error("--model is required (unless --cpu-check)")
     if args.phase:
         print("RESULT " + json.dumps(run_phase(args)), flush=True)
         return
     start = time.perf_counter()
     _install_plugin_entry_point()
     ensure_pages(max(args.pages, args.engine_pages * args.gpus))
-    out = Path(args.out)
     header = {"card": gpu_name(), "date": time.strftime("%Y-%m-%d"), "args": vars(args)}
     print(json.dumps(header), flush=True)
     with open(out / "results.jsonl", "a") as f:
         f.write(json.dumps(header) + "\n")
-    for phase in args.phases.split(","):
+    results: dict[str, dict] = {}
+    for phase in order_phases(args.phases):
         left = args.budget_s - (time.perf_counter() - start)
         if left < 60:
             print(f"skip {phase}: {left:.0f} s left", flush=True)
@@ -792,9 +933,15 @@ def main() -> None:
             res["timeout"] = True
         (out / f"{phase}.log").write_text(stdout[-200000:] + "\n---stderr---\n" + stderr[-400000:])
         res["phase_s"] = round(time.perf_counter() - t, 1)
+        results[phase] = res
         print(json.dumps(res), flush=True)
         with open(out / "results.jsonl", "a") as f:
             f.write(json.dumps(res) + "\n")
+        (out / "summary.json").write_text(json.dumps(header | summarize(results), indent=1))  # after each phase
+    summary = header | summarize(results)
+    print(json.dumps(summary), flush=True)
+    with open(out / "results.jsonl", "a") as f:
+        f.write(json.dumps(summary) + "\n")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ constants changed in EVERY vLLM process that prepares images or sizes the encode
 ``register`` reads ``PDF_OCR_DEEPSEEK_RESOLUTION`` (set by ``pdf-ocr serve`` and by the in-process transport)
 and changes nothing unless it says ``base``. The same hook installs the n-gram ban in Model Runner V2's sampler
 (``ngram_sampler``) when ``PDF_OCR_NGRAM_IN_SAMPLER=1``, batches the vision encoder over a step's pages
-(``batched_encoder``) unless ``PDF_OCR_BATCHED_ENCODER=0``, and limits torch's CPU threads in vLLM's worker
-(the engine core) after start-up to ``PDF_OCR_ENGINE_TORCH_THREADS``. Runs inside vLLM's processes only; imports
-vLLM lazily.
+(DeepSeek-OCR: ``batched_encoder``; DeepSeek-OCR-2: ``install_batched_encoder_ocr2``, with
+``PDF_OCR_BATCHED_ENCODER_OCR2=1`` only, for now) unless ``PDF_OCR_BATCHED_ENCODER=0``, and limits torch's CPU
+threads in vLLM's worker (the engine core) after start-up to ``PDF_OCR_ENGINE_TORCH_THREADS``. Runs inside vLLM's
+processes only; imports vLLM lazily.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from .image_prep import BASE  # the view our letterbox makes (image_prep needs o
 RESOLUTION_ENV = "PDF_OCR_DEEPSEEK_RESOLUTION"
 NGRAM_SAMPLER_ENV = "PDF_OCR_NGRAM_IN_SAMPLER"  # "1": the n-gram ban in Model Runner V2's sampler (ngram_sampler)
 ENGINE_THREADS_ENV = "PDF_OCR_ENGINE_TORCH_THREADS"  # torch's CPU threads in vLLM's engine core; unset: vLLM's
+# "1": DeepSeek-OCR-2's batched encoder (``install_batched_encoder_ocr2``); off until bench/gpu_engine.py's
+# encoder_check has compared it with vLLM's loop on a GPU (it has not run on one yet)
+BATCHED_ENCODER_OCR2_ENV = "PDF_OCR_BATCHED_ENCODER_OCR2"
 RESOLUTIONS = ("gundam", "base")
 
 
@@ -55,7 +59,8 @@ def apply_resolution(mode: str) -> None:
 def _apply_base_ocr2() -> None:
     """The same for DeepSeek-OCR-2 (``families.DEEPSEEK_OCR_2``), where this vLLM has it: its processor module
     holds the same constants (768 tiles; with ``IMAGE_SIZE`` left at 768 and no crops it would squash the page
-    to 768 and blow it up to 1024 again). Not tried on a GPU: vLLM 0.26 was not at hand with OCR-2's config."""
+    to 768 and blow it up to 1024 again). vLLM 0.26's ``models/deepseek_ocr2.py`` holds ``IMAGE_SIZE`` (768) and
+    its own copy of ``CROP_MODE`` (imported by value from the processor module), read at call time."""
     import importlib
 
     for name in ("vllm.transformers_utils.processors.deepseek_ocr2", "vllm.model_executor.models.deepseek_ocr2"):
@@ -73,6 +78,43 @@ def _apply_base_ocr2() -> None:
             call_defaults["crop_mode"] = False
         if cls is not None and getattr(cls.process_one, "__defaults__", None) == (True,):
             cls.process_one.__defaults__ = (False,)
+
+
+def encode_global_views_ocr2(model, pixel_values, chunk: int = 8) -> list:
+    """DeepSeek-OCR-2's untiled pages through its encoder (SAM-B then the Qwen2 decoder-as-encoder, then the
+    projector) ``chunk`` pages at a time: per page its global-view rows then the view separator, as vLLM's
+    per-page loop (``DeepseekOCR2ForCausalLM._pixel_values_to_embedding``) returns them. 8 a chunk, as
+    ``batched_encoder.CHUNK`` (SAM's global-attention bias is the same 360 MiB a page)."""
+    import torch
+
+    separator = model.view_seperator[None, :]  # vLLM's spelling
+    pages = []
+    for start in range(0, pixel_values.shape[0], chunk):
+        views = pixel_values[start:start + chunk]
+        features = model._encode_global_features(views)  # (pages x rows, dim)
+        pages.extend(torch.cat([f, separator], dim=0) for f in features.split(features.shape[0] // views.shape[0]))
+    return pages
+
+
+def install_batched_encoder_ocr2() -> None:
+    """The batched encoder (``batched_encoder``) for DeepSeek-OCR-2 where this vLLM has it (0.26 does):
+    vLLM's loop runs SAM and the 24-layer Qwen2 encoder at batch size 1 and reads a ``.item()`` per page.
+    Steps with a tiled page keep vLLM's loop. Idempotent; nothing without ``deepseek_ocr2``."""
+    try:
+        from vllm.model_executor.models.deepseek_ocr2 import DeepseekOCR2ForCausalLM as model_cls
+    except ImportError:
+        return
+    per_page_loop = model_cls._pixel_values_to_embedding
+    if hasattr(per_page_loop, "per_page_loop"):
+        return
+
+    def _pixel_values_to_embedding(self, pixel_values, images_crop, images_spatial_crop):
+        if bool((images_spatial_crop > 1).any()):
+            return per_page_loop(self, pixel_values, images_crop, images_spatial_crop)
+        return encode_global_views_ocr2(self, pixel_values)
+
+    _pixel_values_to_embedding.per_page_loop = per_page_loop  # kept for the GPU check in bench/gpu_engine.py
+    model_cls._pixel_values_to_embedding = _pixel_values_to_embedding
 
 
 def limit_engine_threads(threads: int) -> None:
@@ -110,6 +152,8 @@ def register() -> None:
         from .batched_encoder import install as install_batched_encoder
 
         install_batched_encoder()
+        if os.environ.get(BATCHED_ENCODER_OCR2_ENV) == "1":
+            install_batched_encoder_ocr2()
     if os.environ.get(NGRAM_SAMPLER_ENV) == "1":
         from .ngram_sampler import install
 
