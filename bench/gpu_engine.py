@@ -18,6 +18,17 @@ diagnostic file carries its phase's name. The summary line compares engine-gunda
 image tokens: what the engineering gives), engine-base with engine-gundam (what the users' base mode gives)
 and, with ``--ocr2-model``, DeepSeek-OCR-2 with DeepSeek-OCR through the same engine at the base view (257
 against 273 image tokens: each family's own count for the same 1024 view) and the same output tokens.
+
+On the lent machine (``shared/gpu/README.md``; ``shared/gpu/prepare.sh .gpu`` here first): three calls carrying
+``.gpu/chunk-0`` .. ``chunk-2`` (``bash .gpu/chunk-K/install.sh``) back to back, then one carrying ``chunk-3``
+(timeout 600)::
+
+    bash .gpu/chunk-3/install.sh && export PYTHONPATH=/tmp/site:$PWD VLLM_USE_FLASHINFER_SAMPLER=0 \
+      VLLM_NO_USAGE_STATS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1 && \
+      python3 bench/make_dummy_model_ocr2.py /tmp/ocr2 --from /tmp/gpu/payload/model && \
+      python3 bench/gpu_engine.py --model /tmp/gpu/payload/model --ocr2-model /tmp/ocr2 --out $OUT \
+        --phases vanilla,engine-gundam,engine-base,engine-base-ocr2 --pages 128 --engine-pages 128 \
+        --concurrency 128 --budget-s 545; cd $OUT && tar czf diag.tgz --remove-files *.log threads-*.json
 """
 
 from __future__ import annotations
