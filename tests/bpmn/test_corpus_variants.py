@@ -24,23 +24,26 @@ SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn" / "corpus" / 
 #: (measured 2026-12-07 on this checkout, text-layer words; the figure measured is in the comment). The vector
 #: path is being reworked (issue 15): re-tune this table when it changes.
 THRESHOLDS = {
+    # one small model a page: a shape or flow moves F1 by 0.05-0.1. The raster path now straightens scans
+    # first (raster/deskew.py): over the 96 scans of a 12-model corpus it lifts shapes / flows (pools 0.1 -> 0.6,
+    # lanes 0 -> 0.7), while three of these single pages lost one element each (noted per line)
     # bpmn-js, default look
     "ex00_writer0034-default-vector": (0.99, 0.99),  # 1.000 / 1.000
     "ex00_writer0034-default-scan": (0.83, 0.61),  # 0.842 / 0.625
     "ex00_writer0034-default-pasted": (0.72, 0.41),  # 0.737 / 0.421
     "ex00_writer0034-default-ru-vector": (0.99, 0.99),  # 1.000 / 1.000
-    "ex00_writer0034-default-ru-scan": (0.76, 0.49),  # 0.778 / 0.500
+    "ex00_writer0034-default-ru-scan": (0.76, 0.46),  # 0.778 / 0.471 (deskewed; 0.778 / 0.500 before)
     "ex00_writer0034-default-ru-pasted": (0.72, 0.36),  # 0.737 / 0.375
     # bpmn-visualization
     "ex00_writer0034-bpmnvis-vector": (0.99, 0.93),  # 1.000 / 0.947
     "ex00_writer0034-bpmnvis-scan": (0.94, 0.81),  # 0.952 / 0.824
     "ex00_writer0034-bpmnvis-pasted": (0.94, 0.76),  # 0.952 / 0.778
     "ex00_writer0034-bpmnvis-ru-vector": (0.99, 0.93),  # 1.000 / 0.947
-    "ex00_writer0034-bpmnvis-ru-scan": (0.89, 0.43),  # 0.900 / 0.444
+    "ex00_writer0034-bpmnvis-ru-scan": (0.79, 0.36),  # 0.800 / 0.375 (deskewed; 0.900 / 0.444 before)
     "ex00_writer0034-bpmnvis-ru-pasted": (0.89, 0.51),  # 0.900 / 0.526
     # sketchy (bpmn-js-sketchy)
     "ex00_writer0034-sketchy-vector": (0.83, 0.54),  # 0.842 / 0.556
-    "ex00_writer0034-sketchy-scan": (0.83, 0.57),  # 0.842 / 0.588
+    "ex00_writer0034-sketchy-scan": (0.83, 0.54),  # 0.842 / 0.556 (deskewed; 0.842 / 0.588 before)
     "ex00_writer0034-sketchy-pasted": (0.83, 0.54),  # 0.842 / 0.556
 }
 

@@ -327,9 +327,21 @@ def extract_raster(png: bytes | np.ndarray, words: list[Word], *, page_no: int, 
     if isinstance(png, (bytes, bytearray)):  # decoded once, here: trace_words takes the array as it is
         cv2 = _cv2()
         png = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    prims, words = trace_words(png, words, scale)
     if width is None or height is None:
         height, width = png.shape[0] * scale, png.shape[1] * scale
+    # a skewed scan is straightened first and its model turned back after (``deskew``)
+    from pdf_ocr_pipeline.bpmn.raster.deskew import map_diagram, map_words, skew_angle, straighten
+    angle = skew_angle(png)
+    back = None
+    if angle:
+        png, back = straighten(png, angle)
+        words = map_words(words, _invert(back), scale)
+    prims, words = trace_words(png, words, scale)
     from pdf_ocr_pipeline.bpmn.raster.links import artifact_links
-    return artifact_links(diagram_from_prims(prims, words, page_no=page_no, width=width, height=height,
-                                             method="raster"))
+    d = artifact_links(diagram_from_prims(prims, words, page_no=page_no, width=width, height=height,
+                                          method="raster"))
+    return map_diagram(d, back, scale) if back is not None else d
+
+
+def _invert(m: np.ndarray) -> np.ndarray:
+    return _cv2().invertAffineTransform(m)
