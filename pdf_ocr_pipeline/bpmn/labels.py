@@ -229,11 +229,13 @@ def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
             top = min(heads_, key=lambda ln: _box([ln])[1])
             free_lines.remove(top)
             owned[id(s)] = [s, [[top]]]
-    orphans = []
-    for blk in blocks_of(free_lines):
+    # every block's candidates scored; then nearest pairs first, one block per element: a gateway's name and
+    # the label of a flow leaving it, both beside the gateway, go one to each
+    blocks = blocks_of(free_lines)
+    pairs = []
+    for i, blk in enumerate(blocks):
         b = _box(blk)
         h = g.height(_box(blk[:1]))
-        best = None
         for s in beside:
             size = max(g.width(s.box), g.height(s.box))
             gap = g.box_distance(b, s.box)
@@ -242,26 +244,35 @@ def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
                 # (beside a small shape: within a line and a half of it)
                 # tools centre a shape's label under or over it; a flow label beside a gateway is off centre
                 centred = abs(g.center(b)[0] - g.center(s.box)[0]) < max(4.0, 0.12 * g.width(b))
-                score = gap + (0 if overlap > 0 else 4) - (4 if centred and gap < 1.5 * h else 0)
-                if best is None or score < best[0]:
-                    best = (score, s)
+                pairs.append((gap + (0 if overlap > 0 else 4) - (4 if centred and gap < 1.5 * h else 0), i, s))
         for s in subs:
             if g.contains(s.box, b, 2) and b[1] - s.box[1] < 3 * h and not any(
                     g.box_distance(b, t.box) < 0.5 * max(g.width(t.box), g.height(t.box)) for t in beside
                     if g.contains(s.box, t.box)):
-                score = b[1] - s.box[1]
-                if best is None or score < best[0]:
-                    best = (score, s)
+                pairs.append((b[1] - s.box[1], i, s))
         for c in connectors:
             d = g.point_polyline_distance(g.center(b), c.points) - g.height(b) / 2
             if d < 2.5 * h:
-                score = max(d, 0) + 3
-                if best is None or score < best[0]:
-                    best = (score, c)
-        if best is not None:
-            owned.setdefault(id(best[1]), [best[1], []])[1].append(blk)
-        else:
-            orphans.append(blk)
+                pairs.append((max(d, 0) + 3, i, c))
+    placed: set[int] = set()
+    for _, i, obj in sorted(pairs, key=lambda t: (t[0], t[1])):
+        if i in placed or id(obj) in owned:  # (an expanded sub-process keeps the name found at its corner)
+            continue
+        owned[id(obj)] = [obj, [blocks[i]]]
+        placed.add(i)
+    # a block left over whose best element took a block just beside it is that label's other part (OCR splits a
+    # label's lines into blocks where their boxes jitter)
+    best: dict[int, tuple] = {}
+    for score, i, obj in pairs:
+        if i not in placed and (i not in best or score < best[i][0]):
+            best[i] = (score, obj)
+    for i, (_, obj) in sorted(best.items()):
+        taken = owned.get(id(obj))
+        h = g.height(_box(blocks[i][:1]))
+        if taken is not None and g.box_distance(_box(blocks[i]), _box([ln for bl in taken[1] for ln in bl])) < 1.5 * h:
+            taken[1].append(blocks[i])
+            placed.add(i)
+    orphans = [blk for i, blk in enumerate(blocks) if i not in placed]
     _adopt(orphans, [s for s in beside if id(s) not in owned] + [c for c in connectors if id(c) not in owned], owned)
     for obj, blks in owned.values():
         lines = [ln for blk in sorted(blks, key=lambda bl: _box(bl)[1]) for ln in blk]
