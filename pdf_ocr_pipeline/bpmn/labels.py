@@ -256,20 +256,16 @@ def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
                 pairs.append((max(d, 0) + 3, i, c))
     placed: set[int] = set()
     for _, i, obj in sorted(pairs, key=lambda t: (t[0], t[1])):
-        if i in placed or id(obj) in owned:  # (an expanded sub-process keeps the name found at its corner)
+        if i in placed:
             continue
-        owned[id(obj)] = [obj, [blocks[i]]]
-        placed.add(i)
-    # a block left over whose best element took a block just beside it is that label's other part (OCR splits a
-    # label's lines into blocks where their boxes jitter)
-    best: dict[int, tuple] = {}
-    for score, i, obj in pairs:
-        if i not in placed and (i not in best or score < best[i][0]):
-            best[i] = (score, obj)
-    for i, (_, obj) in sorted(best.items()):
         taken = owned.get(id(obj))
-        h = g.height(_box(blocks[i][:1]))
-        if taken is not None and g.box_distance(_box(blocks[i]), _box([ln for bl in taken[1] for ln in bl])) < 1.5 * h:
+        if taken is None:
+            owned[id(obj)] = [obj, [blocks[i]]]
+            placed.add(i)
+        elif g.box_distance(_box(blocks[i]), _box([ln for bl in taken[1] for ln in bl])) < \
+                1.5 * g.height(_box(blocks[i][:1])):
+            # just beside the block the element took: that label's other part (OCR splits a label's words and
+            # lines into blocks where their boxes jitter: "Parallel" / "Gateway 2")
             taken[1].append(blocks[i])
             placed.add(i)
     orphans = [blk for i, blk in enumerate(blocks) if i not in placed]
