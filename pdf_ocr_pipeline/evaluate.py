@@ -23,8 +23,9 @@ from typing import Any
 import pymupdf
 from rapidfuzz.distance import Levenshtein
 
+from .engines import ENGINES  # the engines the pipeline knows: one list
+
 KINDS = ("prose", "table", "title", "contents")
-ENGINES = ("tesseract", "deepseek-vllm", "deepseek-transformers")
 
 #: A contents page has at least this many lines ending in a dot leader and a page number.
 CONTENTS_MIN_LEADER_LINES = 5
@@ -205,7 +206,6 @@ def parse_setting(text: str, *, dpi: int = 200, languages: str = "rus+eng") -> S
     Raises:
         ValueError: an empty or malformed pair, an unknown key or engine, or a bad value.
     """
-    from .engines import ENGINES as ALL_ENGINES
     from .engines.families import FAMILY_NAMES
 
     fields: dict[str, Any] = {"dpi": dpi, "languages": languages}
@@ -236,8 +236,8 @@ def parse_setting(text: str, *, dpi: int = 200, languages: str = "rus+eng") -> S
         else:
             options[target] = value
     engine = fields.setdefault("engine", "tesseract")
-    if engine not in ALL_ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ALL_ENGINES)}")
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if fields.get("mode", "base") not in ("base", "gundam"):
         raise ValueError(f"mode={fields['mode']!r}: base or gundam")
     if fields.get("family", "auto") not in FAMILY_NAMES:

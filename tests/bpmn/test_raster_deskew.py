@@ -25,7 +25,7 @@ def test_skew_of_a_rotated_scan(pdf):
     grey = _grey(pdf)
     measured = skew_angle(grey)
     assert abs(measured - truth) < 0.1  # tool-drawn diagrams: lines are axis-aligned before the turn
-    straight, _ = straighten(grey, measured)
+    straight, _, _ = straighten(grey, measured)
     assert abs(skew_angle(straight)) < 0.1
 
 
@@ -37,7 +37,7 @@ def test_a_straight_page_is_left_alone():
 def test_model_turned_back_onto_the_page():
     from pdf_ocr_pipeline.bpmn.model import BpmnDiagram, BpmnElement
     grey = np.full((400, 600), 255, np.uint8)
-    _, back = straighten(grey, 2.0)
+    _, _, back = straighten(grey, 2.0)
     task = BpmnElement(id="T", type="task", label="", box=(100.0, 100.0, 200.0, 160.0))
     flow = BpmnElement(id="F", type="sequenceFlow", label="", box=(200.0, 130.0, 300.0, 130.0),
                        waypoints=((200.0, 130.0), (300.0, 130.0)))

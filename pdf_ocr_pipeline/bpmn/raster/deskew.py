@@ -15,6 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from pdf_ocr_pipeline.bpmn import geometry as g
 from pdf_ocr_pipeline.bpmn.model import BpmnDiagram
 
 #: skews under this (degrees) are left alone: a straight page, or one off by less than a stroke over its width
@@ -65,14 +66,14 @@ def skew_angle(grey: np.ndarray) -> float:
     return round(best, 2) if abs(best) >= MIN_SKEW else 0.0
 
 
-def straighten(grey: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
-    """The image turned by ``-angle`` about its centre (white where the page had nothing), and the 2x3 matrix
-    that maps its pixels back to the original's."""
+def straighten(grey: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The image turned by ``-angle`` about its centre (white where the page had nothing), the 2x3 matrix that
+    maps the original's pixels onto it, and the one that maps its pixels back to the original's."""
     import cv2
     h, w = grey.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0)
     out = cv2.warpAffine(grey, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
-    return out, cv2.invertAffineTransform(m)
+    return out, m, cv2.invertAffineTransform(m)
 
 
 def _apply(m: np.ndarray, x: float, y: float) -> tuple[float, float]:
@@ -80,9 +81,8 @@ def _apply(m: np.ndarray, x: float, y: float) -> tuple[float, float]:
 
 
 def _box(m: np.ndarray, box, scale: float) -> tuple[float, float, float, float]:
-    corners = [_apply(m, x / scale, y / scale) for x in (box[0], box[2]) for y in (box[1], box[3])]
-    xs, ys = [c[0] * scale for c in corners], [c[1] * scale for c in corners]
-    return min(xs), min(ys), max(xs), max(ys)
+    return g.box_of([tuple(v * scale for v in _apply(m, x / scale, y / scale))
+                     for x in (box[0], box[2]) for y in (box[1], box[3])])
 
 
 def map_words(words: list, m: np.ndarray, scale: float) -> list:

@@ -334,14 +334,10 @@ def extract_raster(png: bytes | np.ndarray, words: list[Word], *, page_no: int, 
     angle = skew_angle(png)
     back = None
     if angle:
-        png, back = straighten(png, angle)
-        words = map_words(words, _invert(back), scale)
+        png, onto, back = straighten(png, angle)
+        words = map_words(words, onto, scale)
     prims, words = trace_words(png, words, scale)
     from pdf_ocr_pipeline.bpmn.raster.links import artifact_links
     d = artifact_links(diagram_from_prims(prims, words, page_no=page_no, width=width, height=height,
                                           method="raster"))
     return map_diagram(d, back, scale) if back is not None else d
-
-
-def _invert(m: np.ndarray) -> np.ndarray:
-    return _cv2().invertAffineTransform(m)

@@ -49,7 +49,7 @@ def axis_segments(prims: list[Prim]) -> tuple[list[Prim], list[Prim]]:
             pieces.append(Prim(points=(a, b), closed=False, curves=0, lines=1, stroke=p.stroke, fill=None,
                                width=p.width, dash=p.dash, order=p.order))
     hs = [q for q in pieces if abs(q.points[0][1] - q.points[1][1]) < 0.5]
-    vs = [q for q in pieces if abs(q.points[0][0] - q.points[1][0]) < 0.5 and q not in hs]
+    vs = [q for q in pieces if abs(q.points[0][0] - q.points[1][0]) < 0.5 <= abs(q.points[0][1] - q.points[1][1])]
     return pieces, _join(hs, axis=0) + _join(vs, axis=1)
 
 

@@ -53,7 +53,7 @@ def _axis(pts) -> tuple[g.Point, tuple[float, float], float, float]:
     return middle, u, max(ts) - min(ts), max(ls) - min(ls)
 
 
-def _tips(p, c, u, length) -> tuple[g.Point, g.Point]:
+def _tips(c, u, length) -> tuple[g.Point, g.Point]:
     h = 0.5 * length
     return (c[0] - h * u[0], c[1] - h * u[1]), (c[0] + h * u[0], c[1] + h * u[1])
 
@@ -83,17 +83,16 @@ def _run_line(pieces) -> tuple[list[g.Point], float, float, float] | None:
         if r and ln <= 1.5 * w:  # a dot: its own axis is round-off, only its centre is on the line
             a = b = c
         elif r:
-            a, b = _tips(p, c, u, ln)
-            ref = nxt if nxt is not None else None
-            if ref is not None and g.dist(a, ref) < g.dist(b, ref) or ref is None and prv is not None and \
+            a, b = _tips(c, u, ln)
+            if nxt is not None and g.dist(a, nxt) < g.dist(b, nxt) or nxt is None and prv is not None and \
                     g.dist(b, prv) < g.dist(a, prv):
                 a, b = b, a
-            if ln > 1.5 * w:  # a capsule (not a dot): it lies along the line it makes, towards one neighbour
-                # at least (the line may turn in the gap on its other side)
-                if r and all(regular[max(0, i - 1):i + 2]) and not any(
-                        g.dist(c, to) == 0 or abs((to[0] - c[0]) * u[0] + (to[1] - c[1]) * u[1]) / g.dist(c, to)
-                        >= MIN_ALIGN for to in (nxt, prv) if to is not None):
-                    return None
+            # a capsule (not a dot): it lies along the line it makes, towards one neighbour at least (the line
+            # may turn in the gap on its other side)
+            if all(regular[max(0, i - 1):i + 2]) and not any(
+                    g.dist(c, to) == 0 or abs((to[0] - c[0]) * u[0] + (to[1] - c[1]) * u[1]) / g.dist(c, to)
+                    >= MIN_ALIGN for to in (nxt, prv) if to is not None):
+                return None
         else:  # a dash bent round a corner: enter at the point nearest the last tip, leave nearest the next
             a = min(p.points, key=lambda q: g.dist(q, line[-1])) if line else p.points[0]
             b = max(p.points, key=lambda q: g.dist(q, a))
@@ -161,10 +160,8 @@ def _ring(pieces):
     if len(pieces) < MIN_RING_PIECES:
         return None
     centres = [g.center(p.box) for p in pieces]
-    cx = sum(c[0] for c in centres) / len(centres)
-    cy = sum(c[1] for c in centres) / len(centres)
+    (cx, cy), r, _ = g.circle_fit(centres)
     radii = [g.dist((cx, cy), c) for c in centres]
-    r = sum(radii) / len(radii)
     if r < 3 or any(abs(d - r) > RING_SPREAD * r for d in radii) or max(p.size for p in pieces) > r:
         return None
     angles = sorted(math.degrees(math.atan2(c[1] - cy, c[0] - cx)) % 360 for c in centres)
