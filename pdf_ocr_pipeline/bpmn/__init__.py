@@ -56,7 +56,7 @@ def extract_diagram(page: pymupdf.Page | str | Path, page_no: int, png: bytes | 
         BpmnParseError: never for an ordinary page; only if the page cannot be read.
         MissingDependencyError: the raster path needs OpenCV.
     """
-    from pdf_ocr_pipeline.bpmn.raster.extract import extract_raster
+    from pdf_ocr_pipeline.bpmn.raster.detector.extract import extract_picture
     from pdf_ocr_pipeline.bpmn.vector.extract import extract_vector
     from pdf_ocr_pipeline.bpmn.vector.usable import page_unusable_reason
     from pdf_ocr_pipeline.pdf.text import page_words
@@ -79,7 +79,7 @@ def extract_diagram(page: pymupdf.Page | str | Path, page_no: int, png: bytes | 
                 return None
         if png is None:
             png = page.get_pixmap(dpi=int(round(dpi))).tobytes("png")
-        d = extract_raster(png, ws, page_no=page_no, dpi=dpi, width=page.rect.width, height=page.rect.height)
+        d = extract_picture(png, ws, page_no=page_no, dpi=dpi, width=page.rect.width, height=page.rect.height)
         if not is_diagram(d):
             return None
         return replace(d, vector_note=note) if note else d

@@ -231,7 +231,7 @@ def picture_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | None:
     """
     from . import words_from_blocks
     from .detect import is_diagram
-    from .raster import extract_raster
+    from .raster.detector.extract import extract_picture
 
     words = _words(row)
     for region in row["picture_regions"]:
@@ -243,8 +243,8 @@ def picture_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | None:
         clip = pymupdf.Rect(x0, y0, x1, y1)
         png = page.get_pixmap(matrix=pymupdf.Matrix(RASTER_DPI / 72, RASTER_DPI / 72), clip=clip,
                               alpha=False).tobytes("png")
-        found = extract_raster(png, words_from_blocks(inside), page_no=row["page_no"], dpi=RASTER_DPI,
-                               width=x1 - x0, height=y1 - y0)
+        found = extract_picture(png, words_from_blocks(inside), page_no=row["page_no"], dpi=RASTER_DPI,
+                                width=x1 - x0, height=y1 - y0)
         if is_diagram(found):
             return BpmnDiagram(page_no=row["page_no"], width=page.rect.width, height=page.rect.height,
                                elements=tuple(shift_element(e, x0, y0) for e in found.elements),

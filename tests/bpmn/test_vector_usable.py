@@ -16,6 +16,7 @@ from pdf_ocr_pipeline.bpmn.detect import choose_path
 from pdf_ocr_pipeline.bpmn.document import model_row, vector_notes
 from pdf_ocr_pipeline.bpmn.vector.usable import page_unusable_reason, unusable_reason
 from pdf_ocr_pipeline.schemas import BPMN_MODELS
+from pdf_ocr_pipeline.bpmn.raster.detector.extract import PICTURE_METHODS  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"
 TESTDATA = Path(__file__).resolve().parents[2].parent / "shared" / "testdata"
@@ -109,7 +110,7 @@ def test_extract_diagram_reads_a_text_as_curves_page_as_raster(tmp_path):
     pdf = tmp_path / "curves.pdf"
     text_as_curves(BPMNVIS).save(pdf)
     diagram = extract_diagram(pdf, 1)
-    assert diagram is not None and diagram.method == "raster"
+    assert diagram is not None and diagram.method in PICTURE_METHODS
     assert diagram.vector_note.startswith("text as curves")
     assert len(diagram.shapes) >= 8 and len(diagram.flows) >= 8
     assert vector_notes(pdf, [1]) == {1: diagram.vector_note}  # what bpmn_models asks again
@@ -161,7 +162,7 @@ def test_the_bpmn_assets_record_why_a_page_went_to_raster(tmp_path, inbox, trans
     doc_id, result, wh = run(tmp_path, pdf, FakeEngineResource())
     assert result.success
     model = pl.read_parquet(wh / "bpmn_models" / f"{doc_id}.parquet").row(0, named=True)
-    assert model["method"] == "raster" and model["vector_note"].startswith(reason)
+    assert model["method"] in PICTURE_METHODS and model["vector_note"].startswith(reason)
     for asset in ("bpmn_elements", "bpmn_models"):
         [materialization] = result.asset_materializations_for_node(asset)
         assert materialization.metadata["vector_unusable_pages"].value == 1

@@ -368,6 +368,13 @@ def _collapsed_pools(shapes: list[Shape], rest: list[Prim]) -> None:
     rest[:] = [p for i, p in enumerate(rest) if i not in taken]
 
 
+def nest(shapes: list[Shape]) -> None:
+    """Parents (the innermost pool, lane or sub-process holding each shape) and boundary events, for shapes that
+    came from elsewhere than ``refine`` (the trained detector)."""
+    _parents(shapes)
+    _boundary(shapes)
+
+
 def _parents(shapes: list[Shape]) -> None:
     for s in shapes:
         best = None

@@ -1,0 +1,140 @@
+"""Detections (in a picture's pixels) and words (page points) -> a ``BpmnDiagram`` in page points.
+
+Shapes keep their class and box; each flow's tail and head are tied to the shape whose outline lies nearest
+(among the kinds that flow may join: ``ENDS``), within ``END_REACH_SHARE`` of the diagram's typical shape size.
+Parents, boundary events, labels and ids are the rule-based path's own (``recognise.structure.nest``,
+``recognise.build.assemble``). Where the rule-based search ran on the same picture, its pools, lanes and message
+flows are taken (``RULES_KEEP``, ``RULES_FLOWS``).
+"""
+
+from __future__ import annotations
+
+from pdf_ocr_pipeline.bpmn import geometry as g
+from pdf_ocr_pipeline.bpmn.raster.detector.decode import Detection
+from pdf_ocr_pipeline.bpmn.labels import Word
+from pdf_ocr_pipeline.bpmn.model import BpmnDiagram
+from pdf_ocr_pipeline.bpmn.recognise.build import assemble
+from pdf_ocr_pipeline.bpmn.recognise.connectors import Connector
+from pdf_ocr_pipeline.bpmn.recognise.shapes import Shape
+from pdf_ocr_pipeline.bpmn.recognise.structure import nest
+
+#: detector class -> BPMN element type (``eval_class`` maps each back to the class)
+TYPE_OF = {"intermediateEvent": "intermediateCatchEvent", "dataObject": "dataObjectReference",
+           "dataStore": "dataStoreReference"}
+_ACTIVITY = ("task", "subProcess", "callActivity")
+_EVENT = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent")
+_GATEWAY = ("exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway")
+_DATA = ("dataObjectReference", "dataStoreReference")
+#: the shapes each flow kind may start or end on (BPMN 2.0: sequence flows inside a process, message flows
+#: between pools or what they hold, associations to artifacts and data)
+ENDS = {
+    "sequenceFlow": _ACTIVITY + _EVENT + _GATEWAY,
+    "messageFlow": _ACTIVITY + _EVENT + ("participant",),
+    "association": _ACTIVITY + _EVENT + _GATEWAY + _DATA + ("textAnnotation",),
+}
+#: a flow end further than this share of the diagram's typical shape size (the median short side of its tasks,
+#: events and gateways) from every allowed shape's outline joins nothing, and the flow is dropped (a flow in BPMN
+#: XML needs both ends). Relative, not in points: a photo's "points" are its pixels. A sketch's arrows stop short
+#: of their shapes by up to half a shape; a detected end lies within a few points of the true one on renders
+END_REACH_SHARE = 0.5
+
+
+#: what the rule-based search still reads better than the detector, taken from it when it ran: pools and lanes
+#: (the detector, trained on 512 px crops, never learned centres of boxes as wide as the page), and message flows
+#: (long, between pools)
+RULES_KEEP = ("participant", "lane")
+RULES_FLOWS = ("messageFlow",)
+
+
+def _rules_flows(rules: BpmnDiagram, shapes: list[Shape], seen: set) -> list[Connector]:
+    """The rules' message flows, their ends moved onto the shapes here that match the rules' ends (same class,
+    box IoU >= 0.5; pools are the rules' own)."""
+    from pdf_ocr_pipeline.bpmn.model import eval_class
+    by_id = rules.by_id()
+
+    def match(el) -> Shape | None:
+        if el is None:
+            return None
+        best = max(shapes, key=lambda s: g.iou(s.box, el.box) if eval_class(s.type) == eval_class(el.type) else -1.0,
+                   default=None)
+        return best if best is not None and eval_class(best.type) == eval_class(el.type) and \
+            g.iou(best.box, el.box) >= 0.5 else None
+    out = []
+    for f in rules.flows:
+        if f.type not in RULES_FLOWS:
+            continue
+        src, dst = match(by_id.get(f.source_id)), match(by_id.get(f.target_id))
+        if src is None or dst is None or src is dst or (f.type, id(src), id(dst)) in seen:
+            continue
+        seen.add((f.type, id(src), id(dst)))
+        out.append(Connector(f.type, list(f.waypoints), source=src, target=dst, confidence=f.confidence))
+    return out
+
+
+def _shape_type(cls: str) -> str:
+    return TYPE_OF.get(cls, cls)
+
+
+def typical_size(shapes: list[Shape]) -> float:
+    """The median short side of the diagram's nodes (not pools, lanes or annotations); 40 when there are none."""
+    sides = sorted(min(g.width(s.box), g.height(s.box)) for s in shapes
+                   if s.type not in ("participant", "lane", "textAnnotation"))
+    return sides[len(sides) // 2] if sides else 40.0
+
+
+def nearest_shape(p: g.Point, shapes: list[Shape], kinds: tuple[str, ...], reach: float,
+                  exclude: Shape | None = None) -> Shape | None:
+    """The shape of one of ``kinds`` whose outline is nearest to ``p`` (a point inside a small shape is on
+    it); ``None`` beyond ``reach``. Pools count by their outline only (a flow ending inside a pool ends on
+    what the pool holds)."""
+    best, best_d = None, reach
+    for s in shapes:
+        if s is exclude or s.type not in kinds:
+            continue
+        d = g.point_box_border_distance(p, s.box)
+        if s.type != "participant" and g.contains_point(s.box, p):
+            d = 0.0 if min(g.width(s.box), g.height(s.box)) < 3 * reach else d
+        if d < best_d or (d == best_d == 0.0 and best is not None and g.area(s.box) < g.area(best.box)):
+            best, best_d = s, d
+    return best
+
+
+def diagram_from_detections(dets: list[Detection], words: list[Word], *, pt_per_px: float,
+                            origin: g.Point = (0.0, 0.0), page_no: int, width: float, height: float,
+                            method: str = "detector", rules: BpmnDiagram | None = None) -> BpmnDiagram:
+    """The diagram of one picture: ``pt_per_px`` and ``origin`` (the picture's top left, page points) map the
+    detections' pixels to the page; words are in page points already.
+
+    ``rules``: the rule-based search's diagram of the same picture (page points). Its pools and lanes replace the
+    detector's, and its message flows join the detector's shapes that match their ends (``RULES_KEEP``): there
+    the rules measured better (BENCHMARKS.md, "BPMN detector").
+    """
+    ox, oy = origin
+
+    def pt(x: float, y: float) -> g.Point:
+        return ox + x * pt_per_px, oy + y * pt_per_px
+
+    shapes = []
+    kept = RULES_KEEP if rules is not None else ()
+    for e in (rules.shapes if rules is not None else []):
+        if e.type in kept:
+            shapes.append(Shape(e.type, e.box, confidence=e.confidence))
+    for d in dets:
+        if d.is_flow or _shape_type(d.cls) in kept:
+            continue
+        (x0, y0), (x1, y1) = pt(*d.box[:2]), pt(*d.box[2:])
+        shapes.append(Shape(_shape_type(d.cls), (x0, y0, x1, y1), confidence=round(d.score, 3)))
+    nest(shapes)
+    reach = END_REACH_SHARE * typical_size(shapes)
+    connectors, seen = [], set()
+    for d in sorted((d for d in dets if d.is_flow), key=lambda d: -d.score):
+        tail, head = pt(*d.tail), pt(*d.head)
+        src = nearest_shape(tail, shapes, ENDS[d.cls], reach)
+        dst = nearest_shape(head, shapes, ENDS[d.cls], reach, exclude=src)
+        if src is None or dst is None or (d.cls, id(src), id(dst)) in seen:
+            continue
+        seen.add((d.cls, id(src), id(dst)))
+        connectors.append(Connector(d.cls, [tail, head], source=src, target=dst, confidence=round(d.score, 3)))
+    if rules is not None:
+        connectors += _rules_flows(rules, shapes, seen)
+    return assemble(shapes, connectors, words, page_no=page_no, width=width, height=height, method=method)
