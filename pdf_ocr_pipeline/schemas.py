@@ -175,7 +175,8 @@ BPMN_ELEMENTS = pa.schema(
         _f("event_definition", pa.string(), "events: message, timer, error, signal, terminate, ..."),
         _f("markers", pa.list_(pa.string()), "loop, multiInstance, compensation, collapsed, adHoc, nonInterrupting"),
         _f("confidence", pa.float64(), "0..1, how sure the detector is of the type"),
-        _f("method", pa.string(), "vector (PDF drawings) | raster (the page image) | grounding (model boxes)"),
+        _f("method", pa.string(), "vector (PDF drawings) | detector (the trained detector on the page image) | "
+           "raster (the rule-based search of the page image) | grounding (model boxes)"),
         _f("label_x0", pa.float64(), "where the label sits, when it is outside the shape: left"),
         _f("label_y0", pa.float64(), "label top"),
         _f("label_x1", pa.float64(), "label right"),
@@ -187,7 +188,7 @@ BPMN_MODELS = pa.schema(
     [
         _f("doc_id", pa.string(), "partition key", nullable=False),
         _f("page_no", pa.int32(), "1-based page number of the diagram", nullable=False),
-        _f("method", pa.string(), "vector | raster"),
+        _f("method", pa.string(), "vector | detector | raster"),
         _f("xml", pa.large_string(), "BPMN 2.0 XML with diagram interchange (shapes and edges in points)"),
         _f("xml_path", pa.string(), "the same XML as a file, for bpmn.io / Camunda Modeler"),
         _f("xml_valid", pa.bool_(), "the XML parses and every flow's ends are shapes of the model"),
