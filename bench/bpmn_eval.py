@@ -209,13 +209,11 @@ def run(testdata: Path, quick: bool = False, raster_words: str = "both",
         ocr_cache: Path | None = None, pictures: str | None = None) -> list[tuple[str, Score, int, float]]:
     """``pictures``: ``detector`` or ``rules`` reads the raster sets; ``None``: the pipeline's choice
     (``PDF_OCR_BPMN_PICTURES``, else the trained detector when its model is there)."""
-    import os
-
     import pymupdf
-    from pdf_ocr_pipeline.bpmn.raster.detector.extract import extract_picture
+    from pdf_ocr_pipeline.bpmn.raster.detector.extract import extract_detected, extract_picture
+    from pdf_ocr_pipeline.bpmn.raster.extract import extract_raster
     from pdf_ocr_pipeline.bpmn.vector.extract import extract_vector
-    if pictures:
-        os.environ["PDF_OCR_BPMN_PICTURES"] = pictures
+    read_picture = {"detector": extract_detected, "rules": extract_raster}.get(pictures or "", extract_picture)
     ref = testdata / "miwg-reference"
     results = []
     # 1. vector miwg-reference
@@ -249,7 +247,7 @@ def run(testdata: Path, quick: bool = False, raster_words: str = "both",
     png = page.get_pixmap(dpi=150).tobytes("png")
     words = _ocr_words(png, 150, page.rect.width, page.rect.height)
     t1 = time.time()
-    pred = extract_picture(png, words, page_no=1, dpi=150)
+    pred = read_picture(png, words, page_no=1, dpi=150)
     t_extract = time.time() - t1
     truth_raw = parse_bpmn(ref / "C.1.1.bpmn")
     s = score(pred, parse_bpmn(ref / "C.1.1.bpmn", transform=fit_transform(pred, truth_raw)))
@@ -266,7 +264,7 @@ def run(testdata: Path, quick: bool = False, raster_words: str = "both",
             words = _words(page) if kind == "text-layer" else \
                 cached_ocr_words(png, 150, page.rect.width, page.rect.height, ocr_cache)
             t1 = time.time()
-            pred = extract_picture(png, words, page_no=1, dpi=150)
+            pred = read_picture(png, words, page_no=1, dpi=150)
             s = score(pred, parse_bpmn(ref / f"{stem}.bpmn", transform=tf))
             tag = "raster150" if kind == "text-layer" else "raster150-tess"
             per_file.append((f"{tag} {stem} ({time.time() - t1:.1f} s extract)", s))
@@ -291,7 +289,7 @@ def run(testdata: Path, quick: bool = False, raster_words: str = "both",
             f = min(1.0, HD_MAX_SIDE / max(im.shape))
             small = cv2.resize(im, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else im
             t1 = time.time()
-            pred = extract_picture(small, words, page_no=1, dpi=72 * f)
+            pred = read_picture(small, words, page_no=1, dpi=72 * f)
             s = score(pred, parse_bpmn(ann, transform=(k, k, 0, 0)))
             per_file.append((f"hdBPMN {img.stem} ({time.time() - t1:.1f} s)", s))
             tot.add(s)

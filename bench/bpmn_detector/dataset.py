@@ -109,7 +109,14 @@ def corpus_sources(corpus: Path) -> list[dict]:
     return out
 
 
-def _writer_split(hd: Path) -> dict[str, str]:
+def hd_scale(ann_path: Path, width_px: int) -> float:
+    """hdBPMN DI -> photo pixels: the photo's width over ``backgroundSize`` (the JSON comment atop the annotation)."""
+    m = re.search(r'"backgroundSize":\s*([0-9.]+)', Path(ann_path).read_text(encoding="utf-8"))
+    return width_px / float(m.group(1)) if m else 1.0
+
+
+def writer_split(hd: Path) -> dict[str, str]:
+    """hdBPMN's ``writer_split.csv`` (at or above ``hd``): writer -> train / val / test."""
     for d in (hd, hd.parent, hd.parent.parent):
         f = d / "writer_split.csv"
         if f.exists():
@@ -120,7 +127,7 @@ def _writer_split(hd: Path) -> dict[str, str]:
 
 def hdbpmn_sources(hd: Path, log=print) -> list[dict]:
     """hdBPMN photos with their annotation ``.bpmn``, train and val writers only (test writers refused)."""
-    split = _writer_split(hd)
+    split = writer_split(hd)
     out = []
     for img in sorted(list(hd.glob("images/*.jpg")) + list(hd.glob("*/images/*.jpg"))):
         ann = img.parent.parent / "annotations" / f"{img.stem}.bpmn"
@@ -245,8 +252,7 @@ def render_hdbpmn(src: dict, params: dict, out: Path) -> dict:
     from pdf_ocr_pipeline.bpmn.parse_truth import parse_bpmn
     ann_path = Path(src["truth_bpmn"])
     im = cv2.imread(src["image"], cv2.IMREAD_GRAYSCALE)
-    m = re.search(r'"backgroundSize":\s*([0-9.]+)', ann_path.read_text(encoding="utf-8"))
-    k = im.shape[1] / float(m.group(1)) if m else 1.0
+    k = hd_scale(ann_path, im.shape[1])
     f = params["size"] / max(im.shape)
     img = cv2.resize(im, (round(im.shape[1] * f), round(im.shape[0] * f)), interpolation=cv2.INTER_AREA)
     h, w = img.shape

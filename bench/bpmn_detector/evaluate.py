@@ -16,7 +16,6 @@ boxes. Words: Tesseract rus+eng on the same picture (``--words tesseract``, cach
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import sys
@@ -78,13 +77,8 @@ def _render(p: dict):
 
 def hdbpmn_pages(hd: Path, writers: str) -> list[dict]:
     """hdBPMN photos of the writers of one split (``writer_split.csv``): the test writers are for evaluation only."""
-    split = {}
-    for d in (hd, hd.parent):
-        f = d / "writer_split.csv"
-        if f.exists():
-            with open(f, newline="", encoding="utf-8") as fh:
-                split = {r["writer"].strip(): r["split"].strip() for r in csv.DictReader(fh)}
-            break
+    from bench.bpmn_detector.dataset import hd_scale, writer_split
+    split = writer_split(hd)
     out = []
     for img in sorted(hd.glob("images/**/*.jpg")):
         m = re.search(r"writer\d+", img.stem)
@@ -98,10 +92,9 @@ def hdbpmn_pages(hd: Path, writers: str) -> list[dict]:
             continue
 
         def truth(ann=ann, img=img):
-            import cv2
-            k = cv2.imread(str(img), cv2.IMREAD_GRAYSCALE).shape[1]
-            m = re.search(r'"backgroundSize":\s*([0-9.]+)', ann.read_text(encoding="utf-8"))
-            k = k / float(m.group(1)) if m else 1.0
+            from PIL import Image
+            with Image.open(img) as im:  # the size alone, not the pixels
+                k = hd_scale(ann, im.width)
             return parse_bpmn(ann, transform=(k, k, 0, 0))
         out.append({"image": img, "s": 1.0, "origin": [0.0, 0.0], "truth": truth,
                     "words": (lambda wx=wx: _hd_words(wx) if wx else []),
@@ -131,27 +124,28 @@ def run(pages: list[dict], model: str | None, *, rules: bool, words: str, thresh
         else:
             ws = []
         truth = p["truth"]()
-        t0 = time.perf_counter()
-        pred = extract_detected(gray, ws, page_no=1, dpi=72 * s, width=w / s, height=h / s, model=model,
-                                threshold=threshold, with_rules=hybrid)
-        t1 = time.perf_counter()
         keys = ["all"] + ["/".join(p["meta"].get(k, "?") for k in group)] if group else ["all"]
-        sd = score(pred, truth)
-        for k in keys:
-            res[k]["det"].add(sd)
-            res[k]["pages"] += 1
-            res[k]["det_s"] += t1 - t0
-        if rules:
-            t2 = time.perf_counter()
+        t0 = time.perf_counter()
+        rp = None
+        if rules or hybrid:  # one rule-based search serves both columns
             try:
                 rp = extract_raster(gray, ws, page_no=1, dpi=72 * s, width=w / s, height=h / s)
-                sr = score(rp, truth)
             except Exception as e:  # a crash of the rules is a page they did not read
                 log(f"rules failed on {p['name']}: {e}")
-                sr = score(BpmnDiagram(page_no=1, width=w / s, height=h / s), truth)
-            for k in keys:
+                rp = BpmnDiagram(page_no=1, width=w / s, height=h / s)
+        t1 = time.perf_counter()
+        pred = extract_detected(gray, ws, page_no=1, dpi=72 * s, width=w / s, height=h / s, model=model,
+                                threshold=threshold, with_rules=hybrid, rules=rp)
+        t2 = time.perf_counter()
+        sd = score(pred, truth)
+        sr = score(rp, truth) if rules else None
+        for k in keys:
+            res[k]["pages"] += 1
+            res[k]["det"].add(sd)
+            res[k]["det_s"] += (t2 - t1) + ((t1 - t0) if hybrid else 0.0)
+            if sr is not None:
                 res[k]["rules"].add(sr)
-                res[k]["rules_s"] += time.perf_counter() - t2
+                res[k]["rules_s"] += t1 - t0
         if i % 25 == 0:
             log(f"{i}/{len(pages)} pages")
     return dict(res)

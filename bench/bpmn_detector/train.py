@@ -40,9 +40,8 @@ from bench.bpmn_detector.augment import CROP, training_crop  # noqa: E402
 from bench.bpmn_detector.net import Detector  # noqa: E402
 from bench.bpmn_detector.targets import encode, objects_from_coco  # noqa: E402
 from pdf_ocr_pipeline.bpmn.raster.detector import decode as dec  # noqa: E402
-from pdf_ocr_pipeline.bpmn.raster.detector.runtime import prepare, scaled  # noqa: E402
-from pdf_ocr_pipeline.bpmn.raster.detector.spec import (CLASSES, COARSE_LONG_SIDE, FLOW_CLASSES, STRIDE,  # noqa: E402
-                                                        WORKING_LONG_SIDE)
+from pdf_ocr_pipeline.bpmn.raster.detector.runtime import detect_page  # noqa: E402
+from pdf_ocr_pipeline.bpmn.raster.detector.spec import CLASSES, FLOW_CLASSES, STRIDE  # noqa: E402
 
 #: a flow's end found within this share of the flow's length (at least 12 px) of the true end counts as found
 END_TOLERANCE = 0.15
@@ -178,16 +177,12 @@ def f1(tp: int, fp: int, fn: int) -> float:
 
 
 def detect_array(model, gray: np.ndarray, device, threshold: float = dec.SCORE_THRESHOLD) -> list:
-    """The torch model on one page as the ONNX runtime runs it (``runtime.OnnxDetector.detect``: two sizes,
-    merged), boxes in page pixels."""
-    passes = []
-    for long_side in (WORKING_LONG_SIDE, COARSE_LONG_SIDE):
-        x, scale = prepare(gray, long_side)
+    """The torch model on one page exactly as the ONNX runtime runs it (``runtime.detect_page``)."""
+    def maps(x):
         with torch.no_grad():
             h, r = model(torch.from_numpy(x).to(device))
-        dets = dec.detections(h[0].float().cpu().numpy(), r[0].float().cpu().numpy(), threshold)
-        passes.append([scaled(d, 1.0 / scale) for d in dets])
-    return dec.merge_scales(*passes)
+        return h[0].float().cpu().numpy(), r[0].float().cpu().numpy()
+    return detect_page(maps, gray, threshold)
 
 
 def validate(model, items: list[dict], device, threshold: float = dec.SCORE_THRESHOLD) -> dict:

@@ -53,12 +53,9 @@ def _rules_flows(rules: BpmnDiagram, shapes: list[Shape], seen: set) -> list[Con
     by_id = rules.by_id()
 
     def match(el) -> Shape | None:
-        if el is None:
-            return None
-        best = max(shapes, key=lambda s: g.iou(s.box, el.box) if eval_class(s.type) == eval_class(el.type) else -1.0,
-                   default=None)
-        return best if best is not None and eval_class(best.type) == eval_class(el.type) and \
-            g.iou(best.box, el.box) >= 0.5 else None
+        same = [s for s in shapes if el is not None and eval_class(s.type) == eval_class(el.type)]
+        best = max(same, key=lambda s: g.iou(s.box, el.box), default=None)
+        return best if best is not None and g.iou(best.box, el.box) >= 0.5 else None
     out = []
     for f in rules.flows:
         if f.type not in RULES_FLOWS:

@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from pdf_ocr_pipeline.bpmn.labels import Word
+from pdf_ocr_pipeline.bpmn.raster.detector.decode import SCORE_THRESHOLD
 from pdf_ocr_pipeline.bpmn.model import BpmnDiagram
 
 READERS = ("detector", "rules")
@@ -42,10 +43,12 @@ def _gray(png: bytes | np.ndarray) -> np.ndarray:
 
 def extract_detected(png: bytes | np.ndarray, words: list[Word], *, page_no: int, dpi: float,
                      width: float | None = None, height: float | None = None, model: str | None = None,
-                     threshold: float | None = None, with_rules: bool = True) -> BpmnDiagram:
+                     threshold: float | None = None, with_rules: bool = True,
+                     rules: BpmnDiagram | None = None) -> BpmnDiagram:
     """``raster.extract.extract_raster``'s contract, read by the detector (``model``: an ONNX file other than the
     committed one): elements marked ``method="detector"``. ``with_rules``: the rule-based search runs too, for what
-    it still reads better (``assemble.RULES_KEEP``, ``RULES_FLOWS``)."""
+    it still reads better (``assemble.RULES_KEEP``, ``RULES_FLOWS``); ``rules``: its diagram of this picture when
+    the caller has it already."""
     from pdf_ocr_pipeline.bpmn.raster.detector.assemble import diagram_from_detections
     from pdf_ocr_pipeline.bpmn.raster.detector.runtime import load
     from pdf_ocr_pipeline.bpmn.raster.extract import text_words
@@ -54,11 +57,12 @@ def extract_detected(png: bytes | np.ndarray, words: list[Word], *, page_no: int
     scale = 72.0 / dpi
     if width is None or height is None:
         height, width = gray.shape[0] * scale, gray.shape[1] * scale
-    dets = load(model).detect(gray) if threshold is None else load(model).detect(gray, threshold)
-    from pdf_ocr_pipeline.bpmn.raster.extract import extract_raster
-    rules = extract_raster(gray, words, page_no=page_no, dpi=dpi, width=width, height=height) if with_rules else None
+    dets = load(model).detect(gray, SCORE_THRESHOLD if threshold is None else threshold)
+    if with_rules and rules is None:
+        from pdf_ocr_pipeline.bpmn.raster.extract import extract_raster
+        rules = extract_raster(gray, words, page_no=page_no, dpi=dpi, width=width, height=height)
     return diagram_from_detections(dets, fix_words(text_words(words)), pt_per_px=scale, page_no=page_no,
-                                   width=width, height=height, rules=rules)
+                                   width=width, height=height, rules=rules if with_rules else None)
 
 
 def extract_picture(png: bytes | np.ndarray, words: list[Word], *, page_no: int, dpi: float,

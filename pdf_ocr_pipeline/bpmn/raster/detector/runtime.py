@@ -31,6 +31,17 @@ def prepare(gray: np.ndarray, long_side: int = WORKING_LONG_SIDE) -> tuple[np.nd
     return (img.astype(np.float32) / 255.0)[None, None], s
 
 
+def detect_page(maps, gray: np.ndarray, threshold: float = dec.SCORE_THRESHOLD) -> list[dec.Detection]:
+    """A grey page through ``maps`` (input -> heat, regress of one image) at ``WORKING_LONG_SIDE`` (shapes) and at
+    ``COARSE_LONG_SIDE`` (pools, lanes, long flows seen whole), merged (``decode.merge_scales``), boxes and flow
+    ends in the page's pixels. The ONNX session and the training script's torch model both go through here."""
+    looks = []
+    for long_side in (WORKING_LONG_SIDE, COARSE_LONG_SIDE):
+        x, s = prepare(gray, long_side)
+        looks.append([scaled(d, 1.0 / s) for d in dec.detections(*maps(x), threshold)])
+    return dec.merge_scales(*looks)
+
+
 class OnnxDetector:
     """One onnxruntime session of the exported network."""
 
@@ -49,17 +60,9 @@ class OnnxDetector:
         heat, regress = self.session.run(["heat", "regress"], {"image": x})
         return heat[0], regress[0]
 
-    def detect_at(self, gray: np.ndarray, long_side: int, threshold: float = dec.SCORE_THRESHOLD
-                  ) -> list[dec.Detection]:
-        """Detections on a grey page seen at ``long_side`` px, boxes and flow ends in that page's pixels."""
-        x, s = prepare(gray, long_side)
-        return [scaled(d, 1.0 / s) for d in dec.detections(*self.maps(x), threshold)]
-
     def detect(self, gray: np.ndarray, threshold: float = dec.SCORE_THRESHOLD) -> list[dec.Detection]:
-        """The page at ``WORKING_LONG_SIDE`` (shapes) and at ``COARSE_LONG_SIDE`` (pools, lanes, long flows:
-        training shows them whole only in crops that hold the whole page), merged (``decode.merge_scales``)."""
-        return dec.merge_scales(self.detect_at(gray, WORKING_LONG_SIDE, threshold),
-                                self.detect_at(gray, COARSE_LONG_SIDE, threshold))
+        """Detections on a grey page (``detect_page``)."""
+        return detect_page(self.maps, gray, threshold)
 
 
 def scaled(d: dec.Detection, k: float) -> dec.Detection:

@@ -28,7 +28,3 @@ WORKING_LONG_SIDE = 1024
 #: the second, coarse look at the same page: pools, lanes and long flows the size training saw them whole
 #: (``augment.WHOLE_PAGE_RANGE`` x its 512 px crops)
 COARSE_LONG_SIDE = 512
-
-
-def class_index(name: str) -> int:
-    return CLASSES.index(name)
