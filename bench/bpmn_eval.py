@@ -278,11 +278,11 @@ def run(testdata: Path, quick: bool = False, raster_words: str = "both",
         hd = testdata / "hdbpmn/train"
         for img in sorted((hd / "images").glob("*.jpg")):
             ann = hd / "annotations" / f"{img.stem}.bpmn"
-            text = ann.read_text(encoding="utf-8")
-            m = re.search(r'"backgroundSize":\s*([0-9.]+)', text)
             import cv2
+
+            from bench.bpmn_detector.dataset import hd_scale  # here: dataset.py imports this module
             im = cv2.imread(str(img), cv2.IMREAD_GRAYSCALE)
-            k = im.shape[1] / float(m.group(1)) if m else 1.0
+            k = hd_scale(ann, im.shape[1])
             words = _hd_words(hd / "words" / f"{img.stem}.xml")
             # photos are ~2800 px wide: work on a copy whose long side is at most 1400 px (points stay in
             # original pixels: dpi = 72 x the downscale factor)
