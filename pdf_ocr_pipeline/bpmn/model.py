@@ -48,7 +48,7 @@ class BpmnElement:
             ``adHoc``; events: ``nonInterrupting``.
         label_box: where the label sits, when known (the DI ``BPMNLabel`` bounds).
         confidence: 0..1, how sure the detector is of the type.
-        method: ``vector`` | ``raster`` | ``grounding`` | ``truth``.
+        method: ``vector`` | ``detector`` | ``raster`` | ``grounding`` | ``truth``.
     """
 
     id: str
