@@ -92,7 +92,7 @@ def test_flow_ends_reach_relative_to_the_shapes_size():
         assert len(d.flows) == 1, k
 
 
-def test_pools_come_from_the_rules_where_they_found_any_else_from_the_detector():
+def test_pools_and_lanes_come_from_the_rules_only_where_they_read_the_same_picture():
     from pdf_ocr_pipeline.bpmn.model import BpmnDiagram, BpmnElement
     dets = [Detection(o["cls"], 0.9, o["box"], o.get("tail"), o.get("head")) for o in OBJECTS]
 
@@ -100,8 +100,11 @@ def test_pools_come_from_the_rules_where_they_found_any_else_from_the_detector()
         d = diagram_from_detections(dets, [], pt_per_px=1.0, page_no=1, width=600, height=300, rules=rules)
         return [e.box for e in d.shapes if e.type == "participant"]
     rules_pool = BpmnElement("Participant_1", "participant", box=(8.0, 12.0, 505.0, 248.0), method="raster")
-    with_pool = BpmnDiagram(page_no=1, width=600, height=300, elements=(rules_pool,), method="raster")
-    nothing = BpmnDiagram(page_no=1, width=600, height=300, method="raster")  # a photo: the rules read no pool
-    assert pools(with_pool) == [(8.0, 12.0, 505.0, 248.0)]
-    assert pools(nothing) == [(10.0, 10.0, 500.0, 250.0)]
+    nodes = tuple(BpmnElement(f"N{k}", o["cls"], box=o["box"], method="raster")
+                  for k, o in enumerate(OBJECTS[1:5]))  # the start event, task, gateway and end event, as read
+    read = BpmnDiagram(page_no=1, width=600, height=300, elements=(rules_pool,) + nodes, method="raster")
+    noise = BpmnDiagram(page_no=1, width=600, height=300, method="raster",  # a photo: a "pool", no node read
+                        elements=(rules_pool, BpmnElement("N9", "task", box=(400.0, 200.0, 440.0, 230.0))))
+    assert pools(read) == [(8.0, 12.0, 505.0, 248.0)]
+    assert pools(noise) == [(10.0, 10.0, 500.0, 250.0)]
     assert pools(None) == [(10.0, 10.0, 500.0, 250.0)]

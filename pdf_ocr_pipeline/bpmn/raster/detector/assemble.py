@@ -3,8 +3,8 @@
 Shapes keep their class and box; each flow's tail and head are tied to the shape whose outline lies nearest
 (among the kinds that flow may join: ``ENDS``), within ``END_REACH_SHARE`` of the diagram's typical shape size.
 Parents, boundary events, labels and ids are the rule-based path's own (``recognise.structure.nest``,
-``recognise.build.assemble``). Where the rule-based search ran on the same picture, its pools and lanes are taken
-when it found any, and its message flows are added (``RULES_KEEP``, ``RULES_FLOWS``).
+``recognise.build.assemble``). Where the rule-based search read the same picture (``rules_agree``), its pools and
+lanes are taken and its message flows added (``RULES_KEEP``, ``RULES_FLOWS``).
 """
 
 from __future__ import annotations
@@ -39,16 +39,15 @@ ENDS = {
 END_REACH_SHARE = 0.5
 
 
-#: what the rule-based search still reads better than the detector on rendered pictures, taken from it when it
-#: ran and found some: pools and lanes (bpmn-visualization's held-out pages: the rules' pools / lanes F1 0.60 / 0.87,
-#: the detector's 0.57 / 0.55), and message flows (added to the detector's: 0.53 against 0.36). On photos of
-#: sketches the rules find no pool, and the detector's stay (hdBPMN test writers, shapes F1 0.863 against 0.832)
+#: what the rule-based search still reads better than the detector on rendered pictures, taken from it where it
+#: read the same picture (``rules_agree``): pools and lanes (bpmn-visualization's held-out pages: the rules' pools /
+#: lanes F1 0.60 / 0.87, the detector's 0.57 / 0.55), and message flows (added to the detector's: 0.53 against 0.36)
 RULES_KEEP = ("participant", "lane")
 RULES_FLOWS = ("messageFlow",)
-#: of those, the kinds the detector's own stay where the rules found none: pools (on photos of sketches the rules
-#: find none; the detector's lift hdBPMN's test writers from shapes F1 0.832 to 0.863). Not lanes: where the rules
-#: find none on a rendered picture, the detector's are mostly wrong (precision 0.43 on bpmn-visualization's pages)
-DETECTOR_UNLESS_RULES = ("participant",)
+#: the rules read the same picture when at least this share of the detector's flow nodes has a rules' shape of its
+#: class on it (box IoU >= 0.5). On photos of sketches they read almost nothing (shapes F1 0.007 on hdBPMN's test
+#: writers), and what they call pools there is noise: there the detector's own pools and lanes stay
+RULES_AGREEMENT = 0.5
 
 
 def _rules_flows(rules: BpmnDiagram, shapes: list[Shape], seen: set) -> list[Connector]:
@@ -101,15 +100,27 @@ def nearest_shape(p: g.Point, shapes: list[Shape], kinds: tuple[str, ...], reach
     return best
 
 
+def rules_agree(shapes: list[Shape], rules: BpmnDiagram) -> bool:
+    """Whether the rule-based search read the picture the detector read (``RULES_AGREEMENT``)."""
+    from pdf_ocr_pipeline.bpmn.model import eval_class
+    nodes = [s for s in shapes if s.type in _ACTIVITY + _EVENT + _GATEWAY]
+    if not nodes:
+        return False
+    found = sum(any(eval_class(e.type) == eval_class(s.type) and g.iou(e.box, s.box) >= 0.5 for e in rules.shapes)
+                for s in nodes)
+    return found >= RULES_AGREEMENT * len(nodes)
+
+
 def diagram_from_detections(dets: list[Detection], words: list[Word], *, pt_per_px: float,
                             origin: g.Point = (0.0, 0.0), page_no: int, width: float, height: float,
                             method: str = "detector", rules: BpmnDiagram | None = None) -> BpmnDiagram:
     """The diagram of one picture: ``pt_per_px`` and ``origin`` (the picture's top left, page points) map the
     detections' pixels to the page; words are in page points already.
 
-    ``rules``: the rule-based search's diagram of the same picture (page points). Its pools, and its lanes, replace
-    the detector's where it found any, and its message flows join the detector's shapes that match their ends
-    (``RULES_KEEP``, ``RULES_FLOWS``): there the rules measured better (BENCHMARKS.md, "BPMN detector").
+    ``rules``: the rule-based search's diagram of the same picture (page points). Where it read the picture as the
+    detector did (``rules_agree``), its pools and lanes replace the detector's and its message flows join the
+    detector's shapes that match their ends (``RULES_KEEP``, ``RULES_FLOWS``): there the rules measured better
+    (BENCHMARKS.md, "BPMN detector").
     """
     ox, oy = origin
 
@@ -117,16 +128,15 @@ def diagram_from_detections(dets: list[Detection], words: list[Word], *, pt_per_
         return ox + x * pt_per_px, oy + y * pt_per_px
 
     shapes = []
-    kept = tuple(k for k in RULES_KEEP if rules is not None and
-                 (k not in DETECTOR_UNLESS_RULES or any(e.type == k for e in rules.shapes)))
-    for e in (rules.shapes if rules is not None else []):
-        if e.type in kept:
-            shapes.append(Shape(e.type, e.box, confidence=e.confidence))
     for d in dets:
-        if d.is_flow or _shape_type(d.cls) in kept:
-            continue
-        (x0, y0), (x1, y1) = pt(*d.box[:2]), pt(*d.box[2:])
-        shapes.append(Shape(_shape_type(d.cls), (x0, y0, x1, y1), confidence=round(d.score, 3)))
+        if not d.is_flow:
+            (x0, y0), (x1, y1) = pt(*d.box[:2]), pt(*d.box[2:])
+            shapes.append(Shape(_shape_type(d.cls), (x0, y0, x1, y1), confidence=round(d.score, 3)))
+    if rules is not None and not rules_agree(shapes, rules):
+        rules = None
+    if rules is not None:
+        shapes = [s for s in shapes if s.type not in RULES_KEEP]
+        shapes = [Shape(e.type, e.box, confidence=e.confidence) for e in rules.shapes if e.type in RULES_KEEP] + shapes
     nest(shapes)
     reach = END_REACH_SHARE * typical_size(shapes)
     connectors, seen = [], set()
