@@ -271,3 +271,23 @@ def fit_affine_axis(src: Sequence[Point], dst: Sequence[Point]) -> tuple[float, 
     sx, tx = fit([p[0] for p in src], [p[0] for p in dst])
     sy, ty = fit([p[1] for p in src], [p[1] for p in dst])
     return sx, sy, tx, ty
+
+
+def reading_rows(boxes: list[Box]) -> list[int]:
+    """Each box's row, rows numbered top to bottom: a box joins the row of the topmost box left when each one's
+    centre lies within the other's height (a task beside a task or an event; not a task inside a pool). Boxes a
+    detector reads in one row start a few points apart; sorting by the top edge alone would order such a row by
+    that jitter, not left to right."""
+    row = [0] * len(boxes)
+    rest = sorted(range(len(boxes)), key=lambda i: (boxes[i][1], boxes[i][0]))
+    n = 0
+    while rest:
+        top = boxes[rest[0]]
+        mid = (top[1] + top[3]) / 2
+        members = [i for i in rest if top[1] <= (boxes[i][1] + boxes[i][3]) / 2 <= top[3]
+                   and boxes[i][1] <= mid <= boxes[i][3]] or rest[:1]
+        for i in members:
+            row[i] = n
+        rest = [i for i in rest if i not in members]
+        n += 1
+    return row

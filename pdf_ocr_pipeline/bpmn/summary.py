@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from .geometry import reading_rows
 from .model import DATA_TYPES, EVENT_TYPES, GATEWAY_TYPES, SUBPROCESS_TYPES, TASK_TYPES
 
 #: A pool, lane or kind lists at most this many elements by name, then says how many more it holds.
@@ -50,6 +51,8 @@ class _El:
     parent: str | None
     definition: str | None
     markers: tuple[str, ...]
+    y1: float = 0.0
+    row: int = 0  # reading row (``geometry.reading_rows``), set by ``diagram_summary``
 
 
 def diagram_summary(elements: Sequence[dict], xml_link: str | None = None) -> str:
@@ -57,7 +60,7 @@ def diagram_summary(elements: Sequence[dict], xml_link: str | None = None) -> st
 
     Args:
         elements: the page's ``bpmn_elements`` rows (dicts with ``element_id``, ``type``, ``label``, ``x0``,
-            ``y0``, ``source_id``, ``target_id``, ``parent_id``, ``event_definition``, ``markers``; other
+            ``y0``, ``y1``, ``source_id``, ``target_id``, ``parent_id``, ``event_definition``, ``markers``; other
             columns are ignored).
         xml_link: a link (relative path) to the page's ``.bpmn`` file, shown when given.
 
@@ -66,6 +69,8 @@ def diagram_summary(elements: Sequence[dict], xml_link: str | None = None) -> st
         message flows, data and annotations, loose connectors (only the parts the diagram has).
     """
     els = [_el(r) for r in elements]
+    rows = reading_rows([(e.x, e.y, e.x, max(e.y, e.y1)) for e in els])
+    els = [replace(e, row=n) for e, n in zip(els, rows)]
     by_id = {e.id: e for e in els}
     head = "**BPMN diagram:** " + (_counts(els) or "no elements found") + "."
     if xml_link:
@@ -82,7 +87,8 @@ def _el(r: dict) -> _El:
     markers = r.get("markers")
     return _El(str(r["element_id"]), str(r["type"]), " ".join(str(r.get("label") or "").split()),
                float(r.get("x0") or 0.0), float(r.get("y0") or 0.0), r.get("source_id"), r.get("target_id"),
-               r.get("parent_id"), r.get("event_definition"), tuple(markers) if markers is not None else ())
+               r.get("parent_id"), r.get("event_definition"), tuple(markers) if markers is not None else (),
+               float(r.get("y1") or r.get("y0") or 0.0))
 
 
 def _kind(e: _El) -> str:
@@ -113,6 +119,11 @@ def _cap(text: str) -> str:
 
 def _pos(e: _El) -> tuple[float, float]:
     return (e.y, e.x)
+
+
+def _reading_pos(e: _El) -> tuple[float, float]:
+    """Rows as a reader sees them (tops a few points apart in one row), then left to right: element lists."""
+    return (e.row, e.x)
 
 
 def _listed(items: list[str]) -> str:
@@ -173,7 +184,7 @@ def _pools(els: list[_El], by_id: dict[str, _El]) -> str:
 def _kinds(els: list[_El], by_id: dict[str, _El]) -> str:
     lines = ["**Elements**"]
     for title, base, types in _CATEGORIES:
-        members = sorted((e for e in els if e.type in types), key=_pos)
+        members = sorted((e for e in els if e.type in types), key=_reading_pos)
         if not members:
             continue
 

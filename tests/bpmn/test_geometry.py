@@ -59,3 +59,12 @@ def test_point_in_polygon():
     tri = [(0, 0), (0, 6), (8, 3), (0, 0)]
     assert g.point_in_polygon((2, 3), tri)
     assert not g.point_in_polygon((9, 3), tri)
+
+
+def test_reading_rows_keep_a_jittered_row_together_and_a_pool_apart():
+    # three tasks a detector read 1 pt apart at the top, an event beside them, a pool around all, a task below
+    boxes = [(262.0, 251.7, 334.0, 307.9), (367.0, 252.6, 435.0, 307.2), (161.0, 252.7, 228.0, 306.8),
+             (104.0, 266.7, 130.0, 292.2), (90.0, 240.0, 500.0, 420.0), (161.0, 350.0, 228.0, 404.0)]
+    rows = g.reading_rows(boxes)
+    assert rows[0] == rows[1] == rows[2] == rows[3]  # one row: left to right by x, whatever the tops
+    assert len({rows[0], rows[4], rows[5]}) == 3 and rows[4] < rows[0] < rows[5]  # the pool first, the task below last

@@ -32,7 +32,13 @@ def assemble(shapes: list[Shape], connectors: list[Connector], words: list[Word]
     """Label everything, give ids, resolve data associations, and freeze the model."""
     attach_labels(shapes, connectors, words)
     order = {"participant": 0, "lane": 1, "subProcess": 2}
-    shapes = sorted(shapes, key=lambda s: (order.get(s.type, 3), s.box[1], s.box[0]))
+    groups: dict[int, list[Shape]] = {}
+    for s in shapes:
+        groups.setdefault(order.get(s.type, 3), []).append(s)
+    shapes = []
+    for k in sorted(groups):  # ids run as a reader reads: rows top to bottom, each left to right
+        rows = g.reading_rows([s.box for s in groups[k]])
+        shapes += [s for _, _, s in sorted(zip(rows, [s.box[0] for s in groups[k]], groups[k]), key=lambda t: t[:2])]
     counts: dict[str, int] = {}
     for s in shapes:
         prefix = _PREFIX.get(s.type, s.type[0].upper() + s.type[1:])
