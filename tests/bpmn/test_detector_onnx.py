@@ -13,6 +13,7 @@ pytest.importorskip("onnxruntime")
 cv2 = pytest.importorskip("cv2")
 pymupdf = pytest.importorskip("pymupdf")
 
+from bench.bpmn_detector.dataset import hd_scale  # noqa: E402
 from bench.bpmn_eval import FLOW_CLASSES, SHAPE_CLASSES, score  # noqa: E402
 from pdf_ocr_pipeline.bpmn.parse_truth import parse_bpmn  # noqa: E402
 from pdf_ocr_pipeline.bpmn.raster.detector.extract import (extract_detected, extract_picture,  # noqa: E402
@@ -57,7 +58,7 @@ def test_photo_of_a_sketch():
     img = FIX / "detector" / "ex03_writer0059.jpg"
     ann = FIX / "detector" / "ex03_writer0059.bpmn"
     gray = cv2.imread(str(img), cv2.IMREAD_GRAYSCALE)
-    k = gray.shape[1] / float(re.search(r'"backgroundSize":\s*([0-9.]+)', ann.read_text()).group(1))
+    k = hd_scale(ann, gray.shape[1])
     pred = extract_detected(gray, [], page_no=1, dpi=72.0)  # points = the photo's pixels, as the truth's
     truth = parse_bpmn(ann, transform=(k, k, 0, 0))
     shapes, flows = _f1(pred, truth)

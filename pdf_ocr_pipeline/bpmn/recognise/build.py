@@ -32,13 +32,9 @@ def assemble(shapes: list[Shape], connectors: list[Connector], words: list[Word]
     """Label everything, give ids, resolve data associations, and freeze the model."""
     attach_labels(shapes, connectors, words)
     order = {"participant": 0, "lane": 1, "subProcess": 2}
-    groups: dict[int, list[Shape]] = {}
-    for s in shapes:
-        groups.setdefault(order.get(s.type, 3), []).append(s)
-    shapes = []
-    for k in sorted(groups):  # ids run as a reader reads: rows top to bottom, each left to right
-        rows = g.reading_rows([s.box for s in groups[k]])
-        shapes += [s for _, _, s in sorted(zip(rows, [s.box[0] for s in groups[k]], groups[k]), key=lambda t: t[:2])]
+    rows = g.reading_rows([s.box for s in shapes])  # ids run as a reader reads: rows, each left to right
+    ranked = sorted(zip(shapes, rows), key=lambda t: (order.get(t[0].type, 3), t[1], t[0].box[0]))
+    shapes = [s for s, _ in ranked]
     counts: dict[str, int] = {}
     for s in shapes:
         prefix = _PREFIX.get(s.type, s.type[0].upper() + s.type[1:])

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pdf_ocr_pipeline.bpmn import geometry as g
 from pdf_ocr_pipeline.bpmn.raster.detector.decode import Detection
 from pdf_ocr_pipeline.bpmn.labels import Word
-from pdf_ocr_pipeline.bpmn.model import BpmnDiagram
+from pdf_ocr_pipeline.bpmn.model import BpmnDiagram, eval_class
 from pdf_ocr_pipeline.bpmn.recognise.build import assemble
 from pdf_ocr_pipeline.bpmn.recognise.connectors import Connector
 from pdf_ocr_pipeline.bpmn.recognise.shapes import Shape
@@ -53,7 +53,6 @@ RULES_AGREEMENT = 0.5
 def _rules_flows(rules: BpmnDiagram, shapes: list[Shape], seen: set) -> list[Connector]:
     """The rules' message flows, their ends moved onto the shapes here that match the rules' ends (same class,
     box IoU >= 0.5; pools are the rules' own)."""
-    from pdf_ocr_pipeline.bpmn.model import eval_class
     by_id = rules.by_id()
 
     def match(el) -> Shape | None:
@@ -102,7 +101,6 @@ def nearest_shape(p: g.Point, shapes: list[Shape], kinds: tuple[str, ...], reach
 
 def rules_agree(shapes: list[Shape], rules: BpmnDiagram) -> bool:
     """Whether the rule-based search read the picture the detector read (``RULES_AGREEMENT``)."""
-    from pdf_ocr_pipeline.bpmn.model import eval_class
     nodes = [s for s in shapes if s.type in _ACTIVITY + _EVENT + _GATEWAY]
     if not nodes:
         return False
