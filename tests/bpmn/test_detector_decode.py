@@ -108,3 +108,20 @@ def test_pools_and_lanes_come_from_the_rules_only_where_they_read_the_same_pictu
     assert pools(read) == [(8.0, 12.0, 505.0, 248.0)]
     assert pools(noise) == [(10.0, 10.0, 500.0, 250.0)]
     assert pools(None) == [(10.0, 10.0, 500.0, 250.0)]
+
+
+def test_pools_and_lanes_read_by_the_detector_take_the_names_in_their_header_bands():
+    """The detector draws no header band: the strip before the first thing a pool or lane holds is one, so the
+    vertical names standing there label them (they were left unnamed, and the words fell to nearby shapes)."""
+    from pdf_ocr_pipeline.bpmn.labels import OcrWord
+    boxes = {"participant": (10.0, 10.0, 500.0, 250.0),
+             "lane": [(40.0, 10.0, 500.0, 130.0), (40.0, 130.0, 500.0, 250.0)],
+             "startEvent": (90.0, 50.0, 126.0, 86.0), "task": (170.0, 150.0, 270.0, 230.0)}
+    dets = [Detection(cls, 0.9, box) for cls, b in boxes.items() for box in (b if isinstance(b, list) else [b])]
+    words = [OcrWord("Банк", (20.0, 100.0, 32.0, 160.0), 0.9),    # the pool's name, read bottom to top
+             OcrWord("Клиент", (46.0, 40.0, 58.0, 100.0), 0.9),   # the first lane's
+             OcrWord("Офис", (46.0, 160.0, 58.0, 220.0), 0.9),    # the second lane's
+             OcrWord("Проверить", (180.0, 180.0, 260.0, 192.0), 0.9)]
+    d = diagram_from_detections(dets, words, pt_per_px=1.0, page_no=1, width=600, height=300)
+    names = {(e.type, e.label) for e in d.shapes if e.type in ("participant", "lane", "task")}
+    assert names == {("participant", "Банк"), ("lane", "Клиент"), ("lane", "Офис"), ("task", "Проверить")}
