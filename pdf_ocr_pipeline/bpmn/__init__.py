@@ -57,6 +57,7 @@ def extract_diagram(page: pymupdf.Page | str | Path, page_no: int, png: bytes | 
         MissingDependencyError: the raster path needs OpenCV.
     """
     from pdf_ocr_pipeline.bpmn.raster.detector.extract import extract_picture
+    from pdf_ocr_pipeline.bpmn.raster.scan_words import more_words, read_as_text
     from pdf_ocr_pipeline.bpmn.vector.extract import extract_vector
     from pdf_ocr_pipeline.bpmn.vector.usable import page_unusable_reason
     from pdf_ocr_pipeline.pdf.text import page_words
@@ -82,6 +83,11 @@ def extract_diagram(page: pymupdf.Page | str | Path, page_no: int, png: bytes | 
         d = extract_picture(png, ws, page_no=page_no, dpi=dpi, width=page.rect.width, height=page.rect.height)
         if not is_diagram(d):
             return None
+        if words is not None and read_as_text(words):  # a scan read as text: its labels read as a picture's
+            more = more_words(page, words)
+            again = more and extract_picture(png, words_from_blocks(more), page_no=page_no, dpi=dpi,
+                                             width=page.rect.width, height=page.rect.height)
+            d = again if again and is_diagram(again) else d
         return replace(d, vector_note=note) if note else d
     finally:
         if doc is not None:

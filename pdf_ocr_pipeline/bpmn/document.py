@@ -232,6 +232,7 @@ def picture_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | None:
     from . import words_from_blocks
     from .detect import is_diagram
     from .raster.detector.extract import extract_picture
+    from .raster.scan_words import more_words, read_as_text
 
     words = _words(row)
     for region in row["picture_regions"]:
@@ -245,6 +246,11 @@ def picture_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | None:
                               alpha=False).tobytes("png")
         found = extract_picture(png, words_from_blocks(inside), page_no=row["page_no"], dpi=RASTER_DPI,
                                 width=x1 - x0, height=y1 - y0)
+        if is_diagram(found) and read_as_text(words):  # a scan read as text: its labels read as a picture's
+            more = more_words(page, inside, clip)
+            again = more and extract_picture(png, words_from_blocks(more), page_no=row["page_no"], dpi=RASTER_DPI,
+                                             width=x1 - x0, height=y1 - y0)
+            found = again if again and is_diagram(again) else found
         if is_diagram(found):
             return BpmnDiagram(page_no=row["page_no"], width=page.rect.width, height=page.rect.height,
                                elements=tuple(shift_element(e, x0, y0) for e in found.elements),

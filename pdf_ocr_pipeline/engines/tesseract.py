@@ -10,7 +10,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated
@@ -38,6 +38,10 @@ class TesseractOptions(BaseModel):
     tessdata_dir: str | None = None
     workers: Annotated[int, Field(ge=0, le=256, description="0 = one per core")] = 0
     psm: Annotated[int, Field(ge=0, le=13, description="Tesseract page segmentation mode")] = 3
+    region_psm: Annotated[int, Field(ge=0, le=13, description=(
+        "a second reading of pictures cropped from text pages (diagrams, charts), its confident words added where "
+        "the first found none: 11, sparse text, finds labels that psm 3's layout analysis takes for part of the "
+        "drawing (BENCHMARKS.md, 'BPMN detector'); the same as psm: no second reading"))] = 11
     page_timeout_s: Annotated[float, Field(gt=0, le=3600, description="give up on a page after this long")] = 300
     auto_rotate: bool = Field(True, description="a page read with low confidence is checked for sideways or "
                                                 "upside-down text (Tesseract OSD) and read again upright")
@@ -94,7 +98,8 @@ class TesseractEngine:
 
     def cache_identity(self) -> str:
         o = self.options
-        return f"tesseract {self.version()} {o.languages} psm{o.psm}{' autorotate' if o.auto_rotate else ''}"
+        return (f"tesseract {self.version()} {o.languages} psm{o.psm} region-psm{o.region_psm}"
+                f"{' autorotate' if o.auto_rotate else ''}")
 
     def _take_api(self):
         try:
@@ -118,7 +123,8 @@ class TesseractEngine:
             with Image.open(io.BytesIO(page.png)) as img:
                 img.load()
             text, blocks = self._read(api, img, page.dpi, 0)
-            if page.kind == "region":  # a picture: diagrams name their pools and lanes in vertical text
+            if page.kind == "region":  # a picture: labels scattered over a drawing, pools named in vertical text
+                text, blocks = self._with_sparse_words(api, img, page.dpi, text, blocks)
                 text, blocks = self._with_vertical_words(api, img, page.dpi, text, blocks)
             confidence = _mean_confidence(blocks)
             if self.options.auto_rotate and confidence < LOW_CONFIDENCE:
@@ -144,6 +150,23 @@ class TesseractEngine:
             latency_s=time.perf_counter() - started, error=error,
         )
 
+    def picture_words(self, page: PageImage, blocks: Sequence[Block]) -> tuple[Block, ...]:
+        """``blocks`` (a reading of ``page`` as text, psm 3) with what a reading of it as a picture adds: the
+        sparse-text and vertical words that ``ocr_page`` finds in a region. For a scanned page found to hold a
+        diagram after the OCR stage read it as text (``bpmn.raster.scan_words``)."""
+        from PIL import Image
+
+        api = self._take_api()
+        try:
+            with Image.open(io.BytesIO(page.png)) as img:
+                img.load()
+            text, out = self._with_sparse_words(api, img, page.dpi, "", tuple(blocks))
+            _, out = self._with_vertical_words(api, img, page.dpi, text, out)
+        finally:
+            api.Clear()
+            self._apis.put(api)
+        return out
+
     def _read(self, api, img, dpi: float, angle: int) -> tuple[str, tuple[Block, ...]]:
         """Recognise ``img`` (the page turned counter-clockwise by ``angle``); boxes in the page's own frame."""
         api.SetImage(img)
@@ -161,6 +184,37 @@ class TesseractEngine:
             x0, y0, x1, y1 = unturn_box((b.x0, b.y0, b.x1, b.y1), angle, w, h)
             words.append(Block(b.label, b.text, x0 * s, y0 * s, x1 * s, y1 * s, b.confidence))
         return text, tuple(words)
+
+    def _with_sparse_words(self, api, img, dpi: float, text: str, blocks: tuple[Block, ...]
+                           ) -> tuple[str, tuple[Block, ...]]:
+        """``text`` and ``blocks`` with the confident words of a second, sparse-text reading (``region_psm``): each
+        one joins where the first reading found no word, or replaces the words it found there when it is more
+        confident than all of them. Neither reading finds every label of a diagram: the layout analysis takes
+        labels inside boxes for part of the drawing ("‘оценить" for "оценить"), and sparse text can miss a whole
+        picture (measured on bpmn-visualization's held-out pictures, BENCHMARKS.md "BPMN detector")."""
+        if self.options.region_psm == self.options.psm:
+            return text, blocks
+        api.SetPageSegMode(self.options.region_psm)
+        try:
+            _, sparse = self._read(api, img, dpi, 0)
+        finally:
+            api.SetPageSegMode(self.options.psm)
+        confident = [b for b in sparse if (b.confidence or 0) >= SPARSE_MIN_CONFIDENCE
+                     and any(ch.isalnum() for ch in b.text)]
+        added, replaced = [], set()
+        for b in confident:
+            under = [i for i, o in enumerate(blocks) if _overlaps((b.x0, b.y0, b.x1, b.y1), (o.x0, o.y0, o.x1, o.y1))]
+            if not under:
+                added.append(b)
+            elif all((blocks[i].confidence or 0) < b.confidence for i in under):
+                added.append(b)
+                replaced.update(under)
+        if not added:
+            return text, blocks
+        if replaced:
+            blocks = tuple(b for i, b in enumerate(blocks) if i not in replaced)
+        lines = " ".join(b.text for b in added)
+        return (f"{text}\n{lines}" if text else lines), blocks + tuple(added)
 
     def _with_vertical_words(self, api, img, dpi: float, text: str, blocks: tuple[Block, ...]
                              ) -> tuple[str, tuple[Block, ...]]:
@@ -269,6 +323,9 @@ MIN_ORIENTATION_CONFIDENCE = 2.0
 #: A word read from a picture turned on its side joins the picture's words only this sure: turned, the picture's
 #: upright text and its drawing read as words too, mostly under 0.6 (bench/pasted_diagrams.py).
 VERTICAL_MIN_CONFIDENCE = 0.75
+#: a word of the second, sparse-text reading of a picture joins the first's at this confidence (the vertical
+#: words' bar: what the drawing's strokes read as, "|", "—_", stays out)
+SPARSE_MIN_CONFIDENCE = VERTICAL_MIN_CONFIDENCE
 #: ... and has this many letters: the upright labels of a diagram, turned, read as confident two-letter Latin
 #: words ("Bo", "Eo"); vertical labels are names ("Пул", "Дорожка 1").
 VERTICAL_MIN_LETTERS = 3

@@ -27,11 +27,34 @@ from pdf_ocr_pipeline.bpmn.raster.ink import (_cv2, binarize, blank_words, cut_b
                                               inked_words, long_runs, rule_weight)
 
 
+#: marks OCR reads off a box's rounded corner or an arrow beside a word ("‘оценить", "package:", "—_y"): stripped
+#: from an OCR word's start and end. Quotes stay where the word holds its pair ("«Склад»")
+STRAY_LEADING = "‘’‚“”„'\"`|_—–"
+STRAY_TRAILING = ";:|_—–‘’“”'\"`"
+_PAIRS = {"‘": "’", "“": "”", "„": "“", "'": "'", '"': '"', "`": "`", "’": "‘", "”": "“"}
+
+
+def strip_stray_marks(text: str) -> str:
+    """``text`` without the stray marks OCR reads at its ends (``STRAY_LEADING``, ``STRAY_TRAILING``)."""
+    core = text
+    def unpaired(mark: str, rest: str) -> bool:
+        return mark not in _PAIRS or _PAIRS[mark] not in rest
+    while core and core[0] in STRAY_LEADING and unpaired(core[0], core[1:]):
+        core = core[1:]
+    while core and core[-1] in STRAY_TRAILING and unpaired(core[-1], core[:-1]):
+        core = core[:-1]
+    return core if any(ch.isalnum() for ch in core) else text
+
+
 def text_words(words: list[Word]) -> list[Word]:
     """Drop what OCR reads off shapes and icons rather than text: words with no letter or digit, single
-    characters, and boxes much taller than the page's typical word (an envelope read as '@')."""
+    characters, and boxes much taller than the page's typical word (an envelope read as '@'); OCR words lose the
+    stray marks at their ends (``strip_stray_marks``; a text layer's words stay as they are)."""
+    from pdf_ocr_pipeline.bpmn.labels import with_text
+
     def alnum(t: str) -> int:
         return sum(ch.isalnum() for ch in t)
+    words = [with_text(w, strip_stray_marks(w[0])) if getattr(w, "conf", None) is not None else w for w in words]
     cand = [w for w in words if alnum(w[0]) >= 1]
     hs = sorted(g.height(w[1]) for w in cand if alnum(w[0]) >= 2) or sorted(g.height(w[1]) for w in cand)
     if not hs:
