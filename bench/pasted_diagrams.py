@@ -409,29 +409,34 @@ def build_set(out: Path, dpis=(150, 200), seed: int | str = 17, testdata: Path =
 
 # ---------------------------------------------------------------- the pipeline, as the assets chain it
 
-def run_pipeline(pdf: Path, doc_id: str, engine, cache, ocr_dpi: float = OCR_DPI) -> dict:
-    """rendered_pages -> ocr_pages -> find_diagrams on one document, with the assets' rows."""
-    from pdf_ocr_pipeline.assets import bpmn as bpmn_asset
+def pipeline_ocr(pdf: Path, doc_id: str, engine, cache, ocr_dpi: float = OCR_DPI) -> tuple[list[dict], list[dict]]:
+    """rendered_pages -> ocr_pages on one document, as the assets chain them: their rows."""
     from pdf_ocr_pipeline.assets.ocr import RENDERED_COLUMNS
     from pdf_ocr_pipeline.assets.pages import _row
-    from pdf_ocr_pipeline.bpmn.document import find_diagrams
     from pdf_ocr_pipeline.engines.router import ocr_document, render_dpi
     from pdf_ocr_pipeline.pdf.render import render_document
-    t0 = time.time()
     choose = functools.partial(render_dpi, "auto", ocr_dpi, 0)
     rendered = [_row(doc_id, p) for p in render_document(pdf, dpi=ocr_dpi, max_pixels=MAX_PIXELS,
                                                          choose_dpi=choose)]
-    t1 = time.time()
     ocr_rows = [p.to_row() for p in ocr_document(doc_id, pdf, ({k: r[k] for k in RENDERED_COLUMNS} for r in rendered),
                                                  engine, policy="auto", cache=cache, ocr_dpi=ocr_dpi,
                                                  max_pixels=MAX_PIXELS)]
+    return rendered, ocr_rows
+
+
+def run_pipeline(pdf: Path, doc_id: str, engine, cache, ocr_dpi: float = OCR_DPI) -> dict:
+    """rendered_pages -> ocr_pages -> find_diagrams on one document, with the assets' rows."""
+    from pdf_ocr_pipeline.assets import bpmn as bpmn_asset
+    from pdf_ocr_pipeline.bpmn.document import find_diagrams
+    t0 = time.time()
+    rendered, ocr_rows = pipeline_ocr(pdf, doc_id, engine, cache, ocr_dpi)
     t2 = time.time()
     failures = []
     pages = ({**{k: r[k] for k in bpmn_asset.RENDERED_COLUMNS}, "blocks": o["blocks"]}
              for r, o in zip(rendered, ocr_rows))
     diagrams = list(find_diagrams(pdf, pages, workers=1, on_error=failures.append))
     return {"rendered": rendered, "ocr": ocr_rows, "diagrams": diagrams, "failures": failures,
-            "seconds": {"render": t1 - t0, "ocr": t2 - t1, "bpmn": time.time() - t2}}
+            "seconds": {"render_ocr": t2 - t0, "bpmn": time.time() - t2}}
 
 
 def measure(v: Variant, pdf: Path, res: dict) -> dict:

@@ -1,7 +1,7 @@
 """Score the ONNX detector (and, beside it, the rule-based raster search) with ``bench.bpmn_eval.score``.
 
     .venv/bin/python -m bench.bpmn_detector.evaluate --dataset /tmp/det/ds --split heldout --corpus /tmp/det/corpus \
-        [--model pdf_ocr_pipeline/bpmn/detector/bpmn_detector.onnx] [--rules] [--words tesseract|none]
+        [--model pdf_ocr_pipeline/bpmn/detector/bpmn_detector.onnx] [--rules] [--words pipeline|tesseract|none]
         [--group renderer variant lang] [--limit N] [--threshold 0.35] [--ocr-cache /tmp/det/ocr]
     .venv/bin/python -m bench.bpmn_detector.evaluate --hdbpmn DIR --writers test [--rules]   # hand-drawn photos
 
@@ -9,7 +9,11 @@ Pages of a ``dataset.py`` split are rendered from their corpus PDF at ``--dpi`` 
 pasted page's picture alone) and scored against the page's ``.truth.bpmn`` (page points, shifted by the clip);
 hdBPMN photos against
 their annotation (the photo's pixels, scaled as ``bench/bpmn_eval.py`` scales them), with their annotated word
-boxes. Words: Tesseract rus+eng on the same picture (``--words tesseract``, cached) or none. ``--rules`` runs
+boxes. Words: the pipeline's own (``--words pipeline``: the page through ``render_document`` and ``ocr_document``
+with Tesseract rus+eng, as the assets chain them, a pasted picture read as a region at its own resolution; the
+words inside the picture, shifted to it as ``document.picture_diagram`` does; a scan's words read again as a
+picture's, as ``extract_diagram`` does once it found a diagram there), Tesseract rus+eng on the 150 dpi
+picture itself in sparse-text mode (``--words tesseract``, the first passes' figures), or none. ``--rules`` runs
 ``raster.extract.extract_raster`` on the same picture and words, in the same run: the baseline column.
 """
 
@@ -103,6 +107,36 @@ def hdbpmn_pages(hd: Path, writers: str) -> list[dict]:
     return out
 
 
+def pipeline_words(p: dict, ocr_cache: Path | None) -> list:
+    """The words the pipeline hands the BPMN stage for this page's picture: the OCR stage's blocks of the page
+    (``bench.pasted_diagrams.pipeline_ocr``), those inside the picture's clip moved to its frame."""
+    import pymupdf
+
+    from bench.pasted_diagrams import pipeline_ocr
+    from pdf_ocr_pipeline.bpmn import words_from_blocks
+    from pdf_ocr_pipeline.bpmn.document import _words
+    from pdf_ocr_pipeline.bpmn.raster.scan_words import more_words, read_as_text
+    from pdf_ocr_pipeline.engines import make_engine
+    from pdf_ocr_pipeline.engines.base import Block
+    from pdf_ocr_pipeline.engines.cache import PageCache
+    global _ENGINE
+    if _ENGINE is None:
+        _ENGINE = make_engine("tesseract", {"languages": "rus+eng", "workers": 1})
+    cache = PageCache(ocr_cache / "pipeline") if ocr_cache is not None else None
+    _, rows = pipeline_ocr(Path(p["pdf"]), "bench", _ENGINE, cache)
+    blocks = _words(rows[0])
+    if p["clip"] is None and read_as_text(blocks):  # a scan: read again as a picture, as extract_diagram does
+        with pymupdf.open(p["pdf"]) as doc:
+            blocks = more_words(doc[0], blocks) or blocks
+    x0, y0, x1, y1 = p["clip"] or (float("-inf"), float("-inf"), float("inf"), float("inf"))
+    ox, oy = p["origin"]
+    return words_from_blocks([Block(b.label, b.text, b.x0 - ox, b.y0 - oy, b.x1 - ox, b.y1 - oy, b.confidence)
+                              for b in blocks if x0 <= (b.x0 + b.x1) / 2 <= x1 and y0 <= (b.y0 + b.y1) / 2 <= y1])
+
+
+_ENGINE = None
+
+
 def run(pages: list[dict], model: str | None, *, rules: bool, words: str, threshold: float, group: list[str],
         ocr_cache: Path | None, log=print, hybrid: bool = True) -> dict:
     import cv2
@@ -118,6 +152,8 @@ def run(pages: list[dict], model: str | None, *, rules: bool, words: str, thresh
         s = p["s"]
         if p["words"] is not None:
             ws = p["words"]()
+        elif words == "pipeline":
+            ws = pipeline_words(p, ocr_cache)
         elif words == "tesseract":
             ok, png = cv2.imencode(".png", gray)
             ws = cached_ocr_words(png.tobytes(), 72 * s, w / s, h / s, ocr_cache)
@@ -189,7 +225,7 @@ def main(argv=None) -> int:
     ap.add_argument("--writers", default="test", choices=("train", "val", "test"))
     ap.add_argument("--model", default=None, help="ONNX file (default: the committed model)")
     ap.add_argument("--rules", action="store_true", help="also score the rule-based raster search")
-    ap.add_argument("--words", choices=("tesseract", "none"), default="tesseract")
+    ap.add_argument("--words", choices=("pipeline", "tesseract", "none"), default="pipeline")
     ap.add_argument("--ocr-cache", type=Path, default=Path("/tmp/bpmn_detector_ocr"))
     ap.add_argument("--group", nargs="*", default=["renderer", "variant"])
     ap.add_argument("--dpi", type=float, default=150.0, help="corpus pages are rendered at this resolution "
