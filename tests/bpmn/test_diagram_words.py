@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import pymupdf
 import pytest
@@ -68,6 +69,7 @@ def test_only_a_scan_read_as_text_is_read_again():
     assert not read_as_text([Block("word", "Задача", 0, 0, 30, 8, 0.9, "ocr")])  # a pasted picture, read as one
     assert not read_as_text([Block("word", "Задача", 0, 0, 30, 8)])  # DeepSeek-OCR's grounded block
     assert not read_as_text([])
+    assert not read_as_text([SimpleNamespace(text="Задача", x0=0, y0=0, x1=30, y1=8)])  # a text layer's word
 
 
 @pytest.mark.parametrize("read, meant", [

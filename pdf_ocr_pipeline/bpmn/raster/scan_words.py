@@ -22,11 +22,12 @@ REREAD_DPI = 200
 _ENGINE = None
 
 
-def read_as_text(blocks: Sequence[Block]) -> bool:
-    """Whether ``blocks`` are one OCR engine's words of the whole page with Tesseract's confidences: a scan read
-    as text. A text page's pictures were read as pictures already (their words' ``source`` is "ocr"), and
+def read_as_text(blocks: Sequence) -> bool:
+    """Whether ``blocks`` (``Block``s, or any words ``words_from_blocks`` takes) are one OCR engine's words of
+    the whole page with Tesseract's confidences: a scan read as text. A text page's pictures were read as pictures already (their words' ``source`` is "ocr"), and
     DeepSeek-OCR's grounded blocks carry no confidence (that model reads labels inside boxes)."""
-    return bool(blocks) and all(b.confidence is not None and b.source is None for b in blocks)
+    return bool(blocks) and all(getattr(b, "confidence", None) is not None and getattr(b, "source", None) is None
+                                for b in blocks)
 
 
 def more_words(page: pymupdf.Page, blocks: Sequence[Block], clip: pymupdf.Rect | None = None) -> list[Block] | None:
