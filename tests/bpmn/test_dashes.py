@@ -104,3 +104,19 @@ def test_dots_traced_across_their_line_still_join_into_a_dotted_run():
     # the elbow: down from the task (x ~ 8 pt in the crop), then right towards the store (x ~ 88)
     assert len(pts) == 3 and max(ys) - min(ys) > 18
     assert abs(min(xs) - 7.8) < 2.0 and max(xs) > 85
+
+
+def test_many_runs_of_one_dashed_line_join_into_one():
+    """Runs split by gaps wider than a run's bridge but short enough to continue each other (a noisy scan makes
+    hundreds): they join into one dashed line, pair by pair in index order (one pass per join, not a rescan)."""
+    pieces, x = [], 0.0
+    for run in range(40):
+        for _ in range(3):  # three dashes 4 long, gap 4
+            pieces.append(_seg((x, 50.0), (x + 4.0, 50.0)))
+            x += 8.0
+        x += 18.0  # 22 points from the last dash's end to the next run: over the bridge (20), under 1.5 x it
+    out = join_dashes(pieces)
+    dashed = [p for p in out if p.dash == "dashed"]
+    assert len(dashed) == 1
+    xs = [q[0] for q in dashed[0].points]
+    assert min(xs) == pytest.approx(0.0, abs=1.0) and max(xs) == pytest.approx(x - 22.0, abs=1.0)

@@ -246,21 +246,26 @@ def join_dashes(prims: list[Prim], extra: list[Prim] = (), *, max_dash: float = 
     if not runs:
         return prims[:n_own]
     runs = [_extend(r, prims, taken, max_dash + 2.0) for r in runs]
-    merged = True
-    while merged:
-        merged = False
-        for a in range(len(runs)):
-            for b in range(a + 1, len(runs)):
-                j = None if styles[a] != styles[b] else \
-                    _straight(runs[a], runs[b], 1.5 * bridge) or _corner(runs[a], runs[b], bridge)
-                if j is not None:
-                    runs[a] = j
-                    del runs[b]
-                    del styles[b]
-                    merged = True
-                    break
-            if merged:
+
+    def joined(a: int, b: int) -> list[g.Point] | None:
+        if styles[a] != styles[b]:
+            return None
+        return _straight(runs[a], runs[b], 1.5 * bridge) or _corner(runs[a], runs[b], bridge)
+    # join runs pair by pair, always the first joining pair (a, b) in index order. After a join only run a has
+    # changed, so the next first pair is (k, a) for an earlier k, or (a, b') from the start of a's partners:
+    # each join costs one pass, not a rescan of every pair (a noisy scan's thousands of runs took minutes)
+    a = 0
+    while a < len(runs):
+        for b in range(a + 1, len(runs)):
+            j = joined(a, b)
+            if j is not None:
+                runs[a] = j
+                del runs[b]
+                del styles[b]
+                a = next((k for k in range(a) if joined(k, a) is not None), a)
                 break
+        else:
+            a += 1
     # a short leg (two pieces) is kept only where it turns a run's end towards the shape it links
     for i in sorted(free, key=lambda k: -_length(prims[k].points)):
         if i not in free:
