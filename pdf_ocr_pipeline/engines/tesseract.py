@@ -39,9 +39,9 @@ class TesseractOptions(BaseModel):
     workers: Annotated[int, Field(ge=0, le=256, description="0 = one per core")] = 0
     psm: Annotated[int, Field(ge=0, le=13, description="Tesseract page segmentation mode")] = 3
     region_psm: Annotated[int, Field(ge=0, le=13, description=(
-        "a second reading of pictures cropped from text pages (diagrams, charts), its confident words added where "
-        "the first found none: 11, sparse text, finds labels that psm 3's layout analysis takes for part of the "
-        "drawing (BENCHMARKS.md, 'BPMN detector'); the same as psm: no second reading"))] = 11
+        "a second reading of pictures cropped from text pages (diagrams, charts), its confident words joining the "
+        "first's where it found none, or replacing less confident ones: 11, sparse text, finds labels that psm 3's "
+        "layout analysis takes for part of the drawing (BENCHMARKS.md, 'BPMN detector'); the same as psm: none"))] = 11
     page_timeout_s: Annotated[float, Field(gt=0, le=3600, description="give up on a page after this long")] = 300
     auto_rotate: bool = Field(True, description="a page read with low confidence is checked for sideways or "
                                                 "upside-down text (Tesseract OSD) and read again upright")
@@ -323,12 +323,12 @@ MIN_ORIENTATION_CONFIDENCE = 2.0
 #: A word read from a picture turned on its side joins the picture's words only this sure: turned, the picture's
 #: upright text and its drawing read as words too, mostly under 0.6 (bench/pasted_diagrams.py).
 VERTICAL_MIN_CONFIDENCE = 0.75
-#: a word of the second, sparse-text reading of a picture joins the first's at this confidence (the vertical
-#: words' bar: what the drawing's strokes read as, "|", "—_", stays out)
-SPARSE_MIN_CONFIDENCE = VERTICAL_MIN_CONFIDENCE
 #: ... and has this many letters: the upright labels of a diagram, turned, read as confident two-letter Latin
 #: words ("Bo", "Eo"); vertical labels are names ("Пул", "Дорожка 1").
 VERTICAL_MIN_LETTERS = 3
+#: a word of a picture's second, sparse-text reading joins the first's at this confidence: the vertical words'
+#: bar, not tuned (what the drawing's strokes read as, "|", "—_", stays out)
+SPARSE_MIN_CONFIDENCE = VERTICAL_MIN_CONFIDENCE
 
 
 def _continues_upwards(word: Block, nxt: Block) -> bool:
