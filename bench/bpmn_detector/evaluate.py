@@ -114,10 +114,9 @@ def pipeline_words(p: dict, ocr_cache: Path | None) -> list:
 
     from bench.pasted_diagrams import pipeline_ocr
     from pdf_ocr_pipeline.bpmn import words_from_blocks
-    from pdf_ocr_pipeline.bpmn.document import _words
+    from pdf_ocr_pipeline.bpmn.document import _words, words_in_region
     from pdf_ocr_pipeline.bpmn.raster.scan_words import more_words, read_as_text
     from pdf_ocr_pipeline.engines import make_engine
-    from pdf_ocr_pipeline.engines.base import Block
     from pdf_ocr_pipeline.engines.cache import PageCache
     global _ENGINE
     if _ENGINE is None:
@@ -128,10 +127,9 @@ def pipeline_words(p: dict, ocr_cache: Path | None) -> list:
     if p["clip"] is None and read_as_text(blocks):  # a scan: read again as a picture, as extract_diagram does
         with pymupdf.open(p["pdf"]) as doc:
             blocks = more_words(doc[0], blocks) or blocks
-    x0, y0, x1, y1 = p["clip"] or (float("-inf"), float("-inf"), float("inf"), float("inf"))
-    ox, oy = p["origin"]
-    return words_from_blocks([Block(b.label, b.text, b.x0 - ox, b.y0 - oy, b.x1 - ox, b.y1 - oy, b.confidence)
-                              for b in blocks if x0 <= (b.x0 + b.x1) / 2 <= x1 and y0 <= (b.y0 + b.y1) / 2 <= y1])
+    if p["clip"] is None:
+        return words_from_blocks(blocks)
+    return words_from_blocks(words_in_region(blocks, tuple(p["clip"])))
 
 
 _ENGINE = None

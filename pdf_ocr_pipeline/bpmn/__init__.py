@@ -57,7 +57,7 @@ def extract_diagram(page: pymupdf.Page | str | Path, page_no: int, png: bytes | 
         MissingDependencyError: the raster path needs OpenCV.
     """
     from pdf_ocr_pipeline.bpmn.raster.detector.extract import extract_picture
-    from pdf_ocr_pipeline.bpmn.raster.scan_words import more_words, read_as_text
+    from pdf_ocr_pipeline.bpmn.raster.scan_words import read_as_text, search_again
     from pdf_ocr_pipeline.bpmn.vector.extract import extract_vector
     from pdf_ocr_pipeline.bpmn.vector.usable import page_unusable_reason
     from pdf_ocr_pipeline.pdf.text import page_words
@@ -80,14 +80,13 @@ def extract_diagram(page: pymupdf.Page | str | Path, page_no: int, png: bytes | 
                 return None
         if png is None:
             png = page.get_pixmap(dpi=int(round(dpi))).tobytes("png")
-        d = extract_picture(png, ws, page_no=page_no, dpi=dpi, width=page.rect.width, height=page.rect.height)
+        def search(ws):
+            return extract_picture(png, ws, page_no=page_no, dpi=dpi, width=page.rect.width, height=page.rect.height)
+        d = search(ws)
         if not is_diagram(d):
             return None
-        if words is not None and read_as_text(words):  # a scan read as text: its labels read as a picture's
-            more = more_words(page, words)
-            again = more and extract_picture(png, words_from_blocks(more), page_no=page_no, dpi=dpi,
-                                             width=page.rect.width, height=page.rect.height)
-            d = again if again and is_diagram(again) else d
+        if words is not None and read_as_text(words):  # a scan read as text: labels read again as a picture's
+            d = search_again(d, page, words, search)
         return replace(d, vector_note=note) if note else d
     finally:
         if doc is not None:

@@ -232,30 +232,35 @@ def picture_diagram(page: pymupdf.Page, row: dict) -> BpmnDiagram | None:
     from . import words_from_blocks
     from .detect import is_diagram
     from .raster.detector.extract import extract_picture
-    from .raster.scan_words import more_words, read_as_text
+    from .raster.scan_words import read_as_text, search_again
 
     words = _words(row)
     for region in row["picture_regions"]:
         x0, y0, x1, y1 = (region[k] for k in ("x0", "y0", "x1", "y1"))
         if not _region_encloses_outlines(page, region):
             continue
-        inside = [Block(w.label, w.text, w.x0 - x0, w.y0 - y0, w.x1 - x0, w.y1 - y0, w.confidence)
-                  for w in words if x0 <= (w.x0 + w.x1) / 2 <= x1 and y0 <= (w.y0 + w.y1) / 2 <= y1]
+        inside = words_in_region(words, (x0, y0, x1, y1))
         clip = pymupdf.Rect(x0, y0, x1, y1)
         png = page.get_pixmap(matrix=pymupdf.Matrix(RASTER_DPI / 72, RASTER_DPI / 72), clip=clip,
                               alpha=False).tobytes("png")
-        found = extract_picture(png, words_from_blocks(inside), page_no=row["page_no"], dpi=RASTER_DPI,
-                                width=x1 - x0, height=y1 - y0)
-        if is_diagram(found) and read_as_text(words):  # a scan read as text: its labels read as a picture's
-            more = more_words(page, inside, clip)
-            again = more and extract_picture(png, words_from_blocks(more), page_no=row["page_no"], dpi=RASTER_DPI,
-                                             width=x1 - x0, height=y1 - y0)
-            found = again if again and is_diagram(again) else found
+
+        def search(ws, png=png, w=x1 - x0, h=y1 - y0):
+            return extract_picture(png, ws, page_no=row["page_no"], dpi=RASTER_DPI, width=w, height=h)
+        found = search(words_from_blocks(inside))
+        if is_diagram(found) and read_as_text(words):  # a scan read as text: its labels read again as a picture's
+            found = search_again(found, page, inside, search, clip)
         if is_diagram(found):
             return BpmnDiagram(page_no=row["page_no"], width=page.rect.width, height=page.rect.height,
                                elements=tuple(shift_element(e, x0, y0) for e in found.elements),
                                method=found.method)
     return None
+
+
+def words_in_region(words: list[Block], region: tuple[float, float, float, float]) -> list[Block]:
+    """The words whose centres lie in ``region`` (page points), moved to its frame (its top left at 0, 0)."""
+    x0, y0, x1, y1 = region
+    return [Block(w.label, w.text, w.x0 - x0, w.y0 - y0, w.x1 - x0, w.y1 - y0, w.confidence)
+            for w in words if x0 <= (w.x0 + w.x1) / 2 <= x1 and y0 <= (w.y0 + w.y1) / 2 <= y1]
 
 
 def shift_element(element: BpmnElement, dx: float, dy: float) -> BpmnElement:

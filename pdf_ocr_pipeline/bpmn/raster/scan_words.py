@@ -9,7 +9,7 @@ first way, ``more_words`` reads it the second way and adds what the first readin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pymupdf
 
@@ -47,3 +47,14 @@ def more_words(page: pymupdf.Page, blocks: Sequence[Block], clip: pymupdf.Rect |
                       width_pt=rect.width, height_pt=rect.height, kind="region")
     out = _ENGINE.picture_words(image, blocks)
     return list(out) if out != tuple(blocks) else None
+
+
+def search_again(found, page: pymupdf.Page, blocks: Sequence[Block], search: Callable, clip: pymupdf.Rect | None = None):
+    """``found`` (the diagram ``search`` made from ``blocks``, a scan's words read as text: ``read_as_text``), or
+    what ``search`` makes from them with the words ``more_words`` adds, when that is still a diagram.
+    ``search``: words (``words_from_blocks``) -> diagram."""
+    from pdf_ocr_pipeline.bpmn import words_from_blocks
+    from pdf_ocr_pipeline.bpmn.detect import is_diagram
+    more = more_words(page, blocks, clip)
+    again = search(words_from_blocks(more)) if more else None
+    return again if again is not None and is_diagram(again) else found
