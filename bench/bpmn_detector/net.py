@@ -49,8 +49,20 @@ class Up(nn.Module):
         return self.mix(up + self.lat(fine))
 
 
+def grown_block(c: int) -> Residual:
+    """A residual block that starts as the identity (its last batch norm's scale at zero): added to a trained
+    network, the network computes what it did, and the block learns only what helps."""
+    block = Residual(c)
+    nn.init.zeros_(block.b[1].weight)
+    return block
+
+
 class Detector(nn.Module):
-    def __init__(self, widths=WIDTHS, decoder: int = DECODER, classes: int = len(CLASSES), regress: int = REGRESS):
+    """``grown``: three more residual blocks where the first model was thinnest (the encoder at 1/4 and 1/8, the
+    decoder at 1/4), about 5 G multiply-adds more at 1024 x 1024; grown from trained weights (``load_grown``)."""
+
+    def __init__(self, widths=WIDTHS, decoder: int = DECODER, classes: int = len(CLASSES), regress: int = REGRESS,
+                 grown: bool = False):
         super().__init__()
         c1, c2, c3, c4, c5 = widths
         self.s2 = conv_bn(1, c1, stride=2)
@@ -62,6 +74,9 @@ class Detector(nn.Module):
         self.up16 = Up(c5, c4, c4)
         self.up8 = Up(c4, c3, c3)
         self.up4 = Up(c3, c2, decoder)
+        self.more4 = grown_block(c2) if grown else nn.Identity()
+        self.more8 = grown_block(c3) if grown else nn.Identity()
+        self.more_decoder = grown_block(decoder) if grown else nn.Identity()
         self.heat = nn.Sequential(conv_bn(decoder, decoder), nn.Conv2d(decoder, classes, 1))
         self.regress = nn.Sequential(conv_bn(decoder, decoder), nn.Conv2d(decoder, regress, 1))
         nn.init.constant_(self.heat[-1].bias, HEAT_PRIOR_BIAS)
@@ -70,11 +85,11 @@ class Detector(nn.Module):
         """``x``: N x 1 x H x W, grey in 0..1 (ink dark). Returns heat logits and regress, both at 1/4."""
         x = 1.0 - x  # ink as signal: padding and paper are zero
         a = self.s2(x)
-        b = self.s4(a)
-        c = self.s8(b)
+        b = self.more4(self.s4(a))
+        c = self.more8(self.s8(b))
         d = self.s16(c)
         e = self.s32(d)
-        f = self.up4(self.up8(self.up16(e, d), c), b)
+        f = self.more_decoder(self.up4(self.up8(self.up16(e, d), c), b))
         return self.heat(f), self.regress(f)
 
 
@@ -92,3 +107,10 @@ def macs(model: nn.Module, h: int = 1024, w: int = 1024) -> int:
     for hd in hs:
         hd.remove()
     return total[0]
+
+
+def load_grown(model: Detector, state: dict) -> None:
+    """Trained weights into ``model``, which may hold grown blocks the weights lack (they stay the identity)."""
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or any(not k.startswith("more") for k in missing):
+        raise ValueError(f"weights do not fit the network: missing {missing}, unexpected {unexpected}")

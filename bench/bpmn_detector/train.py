@@ -37,7 +37,7 @@ import torch  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from bench.bpmn_detector.augment import CROP, training_crop  # noqa: E402
-from bench.bpmn_detector.net import Detector  # noqa: E402
+from bench.bpmn_detector.net import Detector, load_grown  # noqa: E402
 from bench.bpmn_detector.targets import encode, objects_from_coco  # noqa: E402
 from pdf_ocr_pipeline.bpmn.raster.detector import decode as dec  # noqa: E402
 from pdf_ocr_pipeline.bpmn.raster.detector.runtime import detect_page  # noqa: E402
@@ -225,7 +225,7 @@ def train(args) -> dict:
     images = [read_gray(it["path"]) for it in train_items]
     print(f"{len(train_items)} training pages, {len(val_items)} validation pages, device {device}", flush=True)
     torch.backends.cudnn.benchmark = True
-    model = Detector().to(device)
+    model = Detector(grown=args.grown).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     steps_per_epoch = args.steps or math.ceil(args.samples / args.batch)
     total_steps = steps_per_epoch * args.epochs
@@ -238,8 +238,8 @@ def train(args) -> dict:
         state = ck["state"]
         print(f"resumed at epoch {state['epoch']} step {state['step']}", flush=True)
     elif args.init:  # start from trained weights (another run's, or ones back from another machine): a new schedule
-        model.load_state_dict(torch.load(args.init, map_location=device, weights_only=False)["model"])
-        print(f"weights from {args.init}", flush=True)
+        load_grown(model, torch.load(args.init, map_location=device, weights_only=False)["model"])
+        print(f"weights from {args.init}" + (" (grown)" if args.grown else ""), flush=True)
     started = time.time()
     epoch_secs = 0.0
     while state["epoch"] < args.epochs:
@@ -288,7 +288,7 @@ def train(args) -> dict:
             # the lent GPU machine returns only what lies under $OUT, 16 MB a file at most: the weights and the
             # log come back (the optimiser's moments stay in RUN, which lasts while the machine stays warm)
             args.mirror.mkdir(parents=True, exist_ok=True)
-            weights = {"model": ck["model"], "state": state}
+            weights = {"model": ck["model"], "state": state, "args": {"grown": args.grown}}
             _save(weights, args.mirror / "last_weights.pt")
             if state["best"] == score:
                 _save(weights, args.mirror / "best_weights.pt")
@@ -311,7 +311,7 @@ def export_onnx(checkpoint: Path, dest: Path, opset: int = 17) -> Path:
     ``regress``; the classes and stride in the model's metadata."""
     import onnx
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    model = Detector()
+    model = Detector(grown=bool(ck.get("args", {}).get("grown")))
     model.load_state_dict(ck["model"])
     model.eval()
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -353,6 +353,8 @@ def main(argv=None) -> int:
     ap.add_argument("--restart", action="store_true", help="ignore RUN/last.pt")
     ap.add_argument("--init", type=Path, default=None,
                     help="without RUN/last.pt: start from these weights (a new schedule)")
+    ap.add_argument("--grown", action="store_true",
+                    help="the network with its grown blocks (net.Detector); --init may then hold the plain one's weights")
     ap.add_argument("--export", type=Path, default=None, help="write the best checkpoint as ONNX here")
     ap.add_argument("--export-from", choices=("best", "last"), default="best",
                     help="which checkpoint --export writes (best: the highest validation score)")

@@ -40,3 +40,27 @@ def test_one_step_on_four_images_then_resume_and_export(tmp_path):
     import numpy as np
     heat, regress = det.maps(np.ones((1, 1, 96, 160), np.float32))
     assert heat.shape == (len(CLASSES), 24, 40) and regress.shape == (8, 24, 40)
+
+
+def test_a_grown_network_starts_as_the_weights_it_grew_from():
+    """``--grown`` adds residual blocks that start as the identity: the plain network's trained weights loaded
+    into it compute what they computed, and weights of another shape are refused."""
+    from bench.bpmn_detector.net import Detector, load_grown
+    torch.manual_seed(0)
+    plain = Detector()
+    for m in plain.modules():  # batch norm statistics other than the defaults, as trained weights have
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    grown = Detector(grown=True)
+    load_grown(grown, plain.state_dict())
+    plain.eval(), grown.eval()
+    x = torch.rand(1, 1, 128, 160)
+    with torch.no_grad():
+        (h0, r0), (h1, r1) = plain(x), grown(x)
+    assert torch.equal(h0, h1) and torch.equal(r0, r1)
+    assert sum(p.numel() for p in grown.parameters()) > sum(p.numel() for p in plain.parameters())
+    with pytest.raises(ValueError):  # the grown blocks' weights have no place in the plain network
+        load_grown(Detector(), grown.state_dict())
+    with pytest.raises(RuntimeError):  # another width: torch refuses the shapes
+        load_grown(Detector(widths=(8, 16, 32, 48, 64)), plain.state_dict())
