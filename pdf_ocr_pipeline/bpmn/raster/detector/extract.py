@@ -47,9 +47,10 @@ def extract_detected(png: bytes | np.ndarray, words: list[Word], *, page_no: int
                      rules: BpmnDiagram | None = None) -> BpmnDiagram:
     """``raster.extract.extract_raster``'s contract, read by the detector (``model``: an ONNX file other than the
     committed one): elements marked ``method="detector"``. ``with_rules``: the rule-based search runs too, for what
-    it still reads better (``assemble.RULES_KEEP``, ``RULES_FLOWS``); ``rules``: its diagram of this picture when
+    it still reads better (``assemble.RULES_KEEP``, ``RULES_MATCHED``); ``rules``: its diagram of this picture when
     the caller has it already."""
     from pdf_ocr_pipeline.bpmn.raster.detector.assemble import diagram_from_detections
+    from pdf_ocr_pipeline.bpmn.raster.detector.containers import fit_containers
     from pdf_ocr_pipeline.bpmn.raster.detector.runtime import load
     from pdf_ocr_pipeline.bpmn.raster.extract import text_words
     from pdf_ocr_pipeline.bpmn.raster.lookalike import fix_words
@@ -57,7 +58,7 @@ def extract_detected(png: bytes | np.ndarray, words: list[Word], *, page_no: int
     scale = 72.0 / dpi
     if width is None or height is None:
         height, width = gray.shape[0] * scale, gray.shape[1] * scale
-    dets = load(model).detect(gray, SCORE_THRESHOLD if threshold is None else threshold)
+    dets = fit_containers(load(model).detect(gray, SCORE_THRESHOLD if threshold is None else threshold), gray)
     if with_rules and rules is None:
         from pdf_ocr_pipeline.bpmn.raster.extract import extract_raster
         rules = extract_raster(gray, words, page_no=page_no, dpi=dpi, width=width, height=height)
