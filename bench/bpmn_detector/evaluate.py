@@ -230,7 +230,7 @@ def main(argv=None) -> int:
                     "(the pipeline's pictures: document.RASTER_DPI)")
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--detector-alone", action="store_true",
-                    help="no rule-based pools, lanes and message flows beside the detector (the pipeline uses them)")
+                    help="no rule-based lanes and pools beside the detector (the pipeline uses them)")
     ap.add_argument("--limit", type=int, default=None, help="N pages spread evenly over the set")
     ap.add_argument("--json", type=Path, default=None, help="write the figures here too")
     args = ap.parse_args(argv)

@@ -109,9 +109,9 @@ def diagram_from_detections(dets: list[Detection], words: list[Word], *, pt_per_
     detections' pixels to the page; words are in page points already.
 
     ``rules``: the rule-based search's diagram of the same picture (page points). Where it read the picture as the
-    detector did (``rules_agree``), its pools and lanes replace the detector's and its message flows join the
-    detector's shapes that match their ends (``RULES_KEEP``, ``RULES_FLOWS``): there the rules measured better
-    (BENCHMARKS.md, "BPMN detector").
+    detector did (``rules_agree``), its lanes replace the detector's (``RULES_KEEP``), and its pools replace the
+    detector's they lie on and join where the detector has none there (``RULES_MATCHED``): there the rules
+    measured better (BENCHMARKS.md, "BPMN detector", fourth pass).
     """
     ox, oy = origin
 
