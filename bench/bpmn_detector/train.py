@@ -354,7 +354,7 @@ def main(argv=None) -> int:
     ap.add_argument("--init", type=Path, default=None,
                     help="without RUN/last.pt: start from these weights (a new schedule)")
     ap.add_argument("--grown", action="store_true",
-                    help="the network with its grown blocks (net.Detector); --init may then hold the plain one's weights")
+                    help="the network with its grown blocks (net.Detector); --init may hold the plain one's weights")
     ap.add_argument("--export", type=Path, default=None, help="write the best checkpoint as ONNX here")
     ap.add_argument("--export-from", choices=("best", "last"), default="best",
                     help="which checkpoint --export writes (best: the highest validation score)")

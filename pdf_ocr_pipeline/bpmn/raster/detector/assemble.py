@@ -4,7 +4,8 @@ Shapes keep their class and box; each flow's tail and head are tied to the shape
 (among the kinds that flow may join: ``ENDS``), within ``END_REACH_SHARE`` of the diagram's typical shape size.
 Parents, boundary events, labels and ids are the rule-based path's own (``recognise.structure.nest``,
 ``recognise.build.assemble``). Where the rule-based search read the same picture (``rules_agree``), its lanes are
-taken and its pools replace the detector's they lie on (``RULES_KEEP``, ``RULES_MATCHED``).
+taken, and its pools replace the detector's they lie on or join where the detector has none (``RULES_KEEP``,
+``RULES_MATCHED``).
 """
 
 from __future__ import annotations
@@ -41,13 +42,15 @@ END_REACH_SHARE = 0.5
 
 
 #: what the rule-based search still reads better than the detector on rendered pictures, taken from it where it
-#: read the same picture (``rules_agree``). Its lanes replace the detector's (the trained renderers' 30 validation
-#: pages: lanes F1 0.50 against 0.36). Pools: the detector's, fitted to their lines (``containers``), found more
-#: (0.83 against the rules' 0.72; the rules read some pools as their header strip), but where the rules' pool lies
-#: on the detector's it is exact and its header names it: that one is taken (``RULES_MATCHED``; shapes / flows /
-#: labels on those pages 0.964 / 0.882 / 0.565 against 0.966 / 0.883 / 0.540 with the detector's pools alone).
-#: The rules' message flows, once added to the detector's, now cost (0.53 against 0.42 without them), so none are
+#: read the same picture (``rules_agree``); chosen on the trained renderers' 30 validation pages (BENCHMARKS.md,
+#: "BPMN detector", fourth pass). Its lanes replace the detector's (lanes F1 0.50 against 0.36).
 RULES_KEEP = ("lane",)
+#: Pools: the detector's, fitted to their lines (``containers``), are found more often (0.83 against 0.72; the rules
+#: read some pools as their header strip), but a rules' pool lying on the detector's (IoU >= 0.5) is exact and
+#: named by its header, so it replaces it; a rules' pool overlapping no detector's pool by ``RULES_ALONE_OVERLAP``
+#: of the smaller (0.3, not tuned) joins (a header strip lies inside the detector's pool and does not). Shapes /
+#: flows / labels on those pages 0.969 / 0.882 / 0.569, against 0.956 / 0.872 / 0.571 with the rules' pools and lanes and message
+#: flows, as before; the rules' message flows added to the detector's now cost (0.42 against 0.53), so none are.
 RULES_MATCHED = ("participant",)
 RULES_ALONE_OVERLAP = 0.3
 #: the rules read the same picture when at least this share of the detector's flow nodes has a rules' shape of its
@@ -130,7 +133,8 @@ def diagram_from_detections(dets: list[Detection], words: list[Word], *, pt_per_
         shapes = [Shape(e.type, e.box, confidence=e.confidence) for e in rules.shapes if e.type in RULES_KEEP] + shapes
         shapes = [_rules_twin(s, rules) if s.type in RULES_MATCHED else s for s in shapes]
         shapes += [Shape(e.type, e.box, confidence=e.confidence) for e in rules.shapes if e.type in RULES_MATCHED
-                   and not any(s.type == e.type and overlap_of_smaller(s.box, e.box) > RULES_ALONE_OVERLAP for s in shapes)]
+                   and not any(s.type == e.type and overlap_of_smaller(s.box, e.box) > RULES_ALONE_OVERLAP
+                               for s in shapes)]
     nest(shapes)
     reach = END_REACH_SHARE * typical_size(shapes)
     connectors, seen = [], set()
