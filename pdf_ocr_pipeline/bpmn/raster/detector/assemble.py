@@ -49,8 +49,9 @@ RULES_KEEP = ("lane",)
 #: read some pools as their header strip), but a rules' pool lying on the detector's (IoU >= 0.5) is exact and
 #: named by its header, so it replaces it; a rules' pool overlapping no detector's pool by ``RULES_ALONE_OVERLAP``
 #: of the smaller (0.3, not tuned) joins (a header strip lies inside the detector's pool and does not). Shapes /
-#: flows / labels on those pages 0.969 / 0.882 / 0.569, against 0.956 / 0.872 / 0.571 with the rules' pools and lanes and message
-#: flows, as before; the rules' message flows added to the detector's now cost (0.42 against 0.53), so none are.
+#: flows / labels on those pages 0.969 / 0.882 / 0.569, against 0.956 / 0.872 / 0.571 with the rules' pools, lanes
+#: and message flows, as before; the rules' message flows added to the detector's now cost (0.42 against 0.53), so
+#: none are.
 RULES_MATCHED = ("participant",)
 RULES_ALONE_OVERLAP = 0.3
 #: the rules read the same picture when at least this share of the detector's flow nodes has a rules' shape of its
