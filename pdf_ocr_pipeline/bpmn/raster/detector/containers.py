@@ -19,9 +19,9 @@ MASK_LONG_SIDE = 1024
 # The constants below were chosen on the photos of hdBPMN's train writers (pools and lanes F1 of the pipeline's
 # reading) and checked on its validation writers' photos; the alternatives' figures: BENCHMARKS.md, "BPMN
 # detector", fourth pass.
-#: ink is at most this share of the paper's brightness around it (0.6 and 0.8 measured worse)
+#: ink is at most this share of the paper's brightness around it (0.6 measured worse, 0.8 the same)
 INK_CONTRAST = 0.7
-#: an edge may move this share of the box's size across it (0.2 and 0.4 measured worse)
+#: an edge may move this share of the box's size across it (0.4 measured worse, 0.2 about the same)
 SNAP_REACH = 0.3
 #: half-width of the band a line may wander in, as a share of the mask's long side (a hand-drawn or photographed
 #: line is neither straight nor level; 0.4 % measured the same)
