@@ -39,6 +39,12 @@ def intersection(a: Box, b: Box) -> float:
     return area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
 
 
+def overlap_of_smaller(a: Box, b: Box) -> float:
+    """The share of the smaller box that the two boxes share (0 when either is empty)."""
+    smaller = min(area(a), area(b))
+    return intersection(a, b) / smaller if smaller > 0 else 0.0
+
+
 def iou(a: Box, b: Box) -> float:
     """Intersection over union of two boxes (0 when either is empty)."""
     inter = intersection(a, b)

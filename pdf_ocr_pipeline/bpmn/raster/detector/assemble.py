@@ -11,7 +11,6 @@ taken, and its pools replace the detector's they lie on or join where the detect
 from __future__ import annotations
 
 from pdf_ocr_pipeline.bpmn import geometry as g
-from pdf_ocr_pipeline.bpmn.raster.detector.containers import overlap_of_smaller
 from pdf_ocr_pipeline.bpmn.raster.detector.decode import Detection
 from pdf_ocr_pipeline.bpmn.labels import Word
 from pdf_ocr_pipeline.bpmn.model import BpmnDiagram, eval_class
@@ -134,7 +133,7 @@ def diagram_from_detections(dets: list[Detection], words: list[Word], *, pt_per_
         shapes = [Shape(e.type, e.box, confidence=e.confidence) for e in rules.shapes if e.type in RULES_KEEP] + shapes
         shapes = [_rules_twin(s, rules) if s.type in RULES_MATCHED else s for s in shapes]
         shapes += [Shape(e.type, e.box, confidence=e.confidence) for e in rules.shapes if e.type in RULES_MATCHED
-                   and not any(s.type == e.type and overlap_of_smaller(s.box, e.box) > RULES_ALONE_OVERLAP
+                   and not any(s.type == e.type and g.overlap_of_smaller(s.box, e.box) > RULES_ALONE_OVERLAP
                                for s in shapes)]
     nest(shapes)
     reach = END_REACH_SHARE * typical_size(shapes)

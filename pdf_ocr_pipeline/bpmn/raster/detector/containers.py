@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from pdf_ocr_pipeline.bpmn import geometry as g
 from pdf_ocr_pipeline.bpmn.raster.detector.decode import Detection
 
 #: the ink mask is made at this long side (px): the detector's working size, where a pen line is 1-3 px
@@ -58,14 +59,12 @@ def coverage(ink: np.ndarray, vertical: bool, span: tuple[int, int], lo: int, hi
         return np.zeros(max(0, hi - lo))
     c0, c1 = max(0, lo - band), min(a.shape[1], hi + band)
     part = a[s0:s1, c0:c1]
-    # ink within the band of a column: the running maximum over 2 * band + 1 columns
+    # ink within the band of a column: the ink count over its 2 * band + 1 columns, from prefix sums
     sums = np.concatenate([np.zeros((part.shape[0], 1), np.int32), np.cumsum(part, axis=1, dtype=np.int32)], axis=1)
-    out = np.zeros(hi - lo)
-    for i, x in enumerate(range(lo, hi)):
-        a0, a1 = max(c0, x - band) - c0, min(c1, x + band + 1) - c0
-        if a1 > a0:
-            out[i] = np.mean(sums[:, a1] - sums[:, a0] > 0)
-    return out
+    cols = np.arange(lo, hi)
+    left = np.maximum(c0, cols - band) - c0
+    right = np.minimum(c1, cols + band + 1) - c0
+    return np.where(right > left, (sums[:, right] - sums[:, left] > 0).mean(axis=0), 0.0)
 
 
 def snap_edge(ink: np.ndarray, vertical: bool, at: float, span: tuple[float, float], reach: float, band: int,
@@ -129,16 +128,8 @@ def read_twice(dets: list[Detection]) -> set[int]:
     for i in sorted(range(len(dets)), key=lambda i: -dets[i].score):
         d = dets[i]
         if d.cls in _CONTAINERS:
-            if any(k.cls == d.cls and overlap_of_smaller(k.box, d.box) > DUPLICATE_SHARE for k in kept):
+            if any(k.cls == d.cls and g.overlap_of_smaller(k.box, d.box) > DUPLICATE_SHARE for k in kept):
                 twice.add(i)
                 continue
             kept.append(d)
     return twice
-
-
-def overlap_of_smaller(a, b) -> float:
-    """The share of the smaller box that the two boxes share."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return ix * iy / smaller if smaller > 0 else 0.0
