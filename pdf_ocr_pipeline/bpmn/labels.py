@@ -101,7 +101,9 @@ def lines_of(words: list[Word]) -> list[list[Word]]:
     while pair := next(((a, b) for a in lines for b in lines if b is not a and _continues(a, b)), None):
         pair[0].extend(pair[1])
         lines.remove(pair[1])
-    vert = sorted([w for i, w in enumerate(words) if i in vi], key=lambda w: (w[1][0], -w[1][3]))
+    # bottom word first, so each column's words come in reading order (left edges jitter by a point or two:
+    # sorted by them, a column's upper word could come first and start a line of its own)
+    vert = sorted([w for i, w in enumerate(words) if i in vi], key=lambda w: -w[1][3])
     vlines: list[list[Word]] = []
     for w in vert:
         wd = g.width(w[1])
@@ -112,7 +114,7 @@ def lines_of(words: list[Word]) -> list[list[Word]]:
                 break
         else:
             vlines.append([w])
-    return [sorted(line, key=lambda w: w[1][0]) for line in lines] + vlines
+    return [sorted(line, key=lambda w: w[1][0]) for line in lines] + sorted(vlines, key=lambda ln: ln[0][1][0])
 
 
 def blocks_of(lines: list[list[Word]]) -> list[list[list[Word]]]:
@@ -152,13 +154,29 @@ def _box(lines: list[list[Word]]) -> g.Box:
     return g.box_of([p for line in lines for w in line for p in ((w[1][0], w[1][1]), (w[1][2], w[1][3]))])
 
 
+#: a word lying this much inside a longer word is a second reading of its letters (OCR reads rotated text twice:
+#: as the vertical word and as a few horizontal characters, "5", "2", "a", inside it)
+INSIDE_LONGER_WORD = 0.6
+
+
 def _dedupe(words: list[Word]) -> list[Word]:
-    """Drop a word drawn twice at (nearly) the same place (some tools paint text twice, e.g. as a halo)."""
+    """Drop a word drawn twice at (nearly) the same place (some tools paint text twice, e.g. as a halo), and an
+    OCR word read inside a longer one."""
     out: list[Word] = []
     for w in words:
         if not any(w[0] == o[0] and g.iou(w[1], o[1]) > 0.6 for o in out):
             out.append(w)
-    return out
+    return [w for w in out if word_conf(w) is None or not any(
+        len(o[0]) > len(w[0]) and g.intersection(w[1], o[1]) >= INSIDE_LONGER_WORD * g.area(w[1]) for o in out)]
+
+
+def _drop_icon_reads(words: list[Word], beside: list) -> list[Word]:
+    """Drop OCR words whose centre lies well inside an event, gateway or data shape: tools write these shapes'
+    names beside them, so what OCR read there is the marker ("у" for an envelope, "cococo" for a data object's
+    folded corner). Text-layer words (no confidence) are kept: a marker drawn as a picture is never text."""
+    inner = [g.expand(s.box, -0.1 * min(g.width(s.box), g.height(s.box))) for s in beside]
+    return [w for w in words if word_conf(w) is None
+            or not any(g.contains_point(b, g.center(w[1]), 0.0) for b in inner)]
 
 
 def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
@@ -168,7 +186,7 @@ def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
     block goes to the nearest event, gateway or data shape beside it, an expanded sub-process it heads, or
     the nearest connector it sits on.
     """
-    words = _dedupe(words)
+    words = _drop_icon_reads(_dedupe(words), [s for s in shapes if s.type in BESIDE])
     holders = [s for s in shapes if (s.type in INSIDE and not getattr(s, "expanded", False))
                or (s.type == "subProcess" and "collapsed" in s.markers)]
     heads = [s for s in shapes if s.type in ("participant", "lane") and getattr(s, "header", None)]
@@ -268,11 +286,37 @@ def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
             # lines into blocks where their boxes jitter: "Parallel" / "Gateway 2")
             taken[1].append(blocks[i])
             placed.add(i)
-    orphans = [blk for i, blk in enumerate(blocks) if i not in placed]
+    orphans = _continue_labels([blk for i, blk in enumerate(blocks) if i not in placed], owned)
     _adopt(orphans, [s for s in beside if id(s) not in owned] + [c for c in connectors if id(c) not in owned], owned)
     for obj, blks in owned.values():
         lines = [ln for blk in sorted(blks, key=lambda bl: _box(bl)[1]) for ln in blk]
         obj.label, obj.label_box = text_of(lines), _box(lines)
+
+
+#: a block of words beside nothing, just above or below an element's label (a gap under this many line heights)
+#: and across the same columns, is more of that label: OCR boxes of lower-case words are x-height only (most
+#: Cyrillic letters), so a label's lines look further apart than ``blocks_of`` joins
+CONTINUATION_GAP = 1.6
+
+
+def _continue_labels(orphans: list, owned: dict) -> list:
+    """Join each orphan block that continues an element's label to it (nearest first); the rest stay orphans."""
+    orphans = list(orphans)
+    while True:
+        best = None
+        for i, blk in enumerate(orphans):
+            b = _box(blk)
+            for key, (obj, blks) in owned.items():
+                lb = _box([ln for bl in blks for ln in bl])
+                h = max(g.height(_box(blk[:1])), g.height(_box([blks[-1][-1]])))
+                gap = max(b[1] - lb[3], lb[1] - b[3])
+                across = min(b[2], lb[2]) - max(b[0], lb[0])
+                if -0.3 * h < gap < CONTINUATION_GAP * h and across > 0.5 * min(g.width(b), g.width(lb)) and \
+                        (best is None or gap < best[0]):
+                    best = (gap, i, key)
+        if best is None:
+            return orphans
+        owned[best[2]][1].append(orphans.pop(best[1]))
 
 
 #: a block of words beside nothing is taken by the nearest unlabelled event, gateway, data shape or flow within
