@@ -125,3 +125,19 @@ def test_pools_and_lanes_read_by_the_detector_take_the_names_in_their_header_ban
     d = diagram_from_detections(dets, words, pt_per_px=1.0, page_no=1, width=600, height=300)
     names = {(e.type, e.label) for e in d.shapes if e.type in ("participant", "lane", "task")}
     assert names == {("participant", "Банк"), ("lane", "Клиент"), ("lane", "Офис"), ("task", "Проверить")}
+
+
+def test_a_rules_pool_read_as_its_body_and_header_strip_is_one_pool():
+    """bpmn-visualization draws a pool's header band and body as two outlines, and the rules read two pools:
+    the one on the detector's takes the strip beside it, and the strip is no pool of its own (the pool and its
+    name, measured on the renderer's pasted pictures: the name had gone to a thin false pool)."""
+    from pdf_ocr_pipeline.bpmn.labels import OcrWord
+    from pdf_ocr_pipeline.bpmn.model import BpmnDiagram, BpmnElement
+    dets = [Detection(o["cls"], 0.9, o["box"], o.get("tail"), o.get("head")) for o in OBJECTS]
+    strip = BpmnElement("Participant_1", "participant", box=(10.0, 10.0, 32.0, 250.0), method="raster")
+    body = BpmnElement("Participant_2", "participant", box=(32.0, 10.0, 500.0, 250.0), method="raster")
+    nodes = tuple(BpmnElement(f"N{k}", o["cls"], box=o["box"], method="raster") for k, o in enumerate(OBJECTS[1:5]))
+    rules = BpmnDiagram(page_no=1, width=600, height=300, elements=(strip, body) + nodes, method="raster")
+    d = diagram_from_detections(dets, [OcrWord("Insurer", (16.0, 100.0, 26.0, 160.0), 0.95)], pt_per_px=1.0,
+                                page_no=1, width=600, height=300, rules=rules)
+    assert [(e.box, e.label) for e in d.shapes if e.type == "participant"] == [((10.0, 10.0, 500.0, 250.0), "Insurer")]

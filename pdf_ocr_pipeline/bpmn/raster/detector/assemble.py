@@ -17,7 +17,7 @@ from pdf_ocr_pipeline.bpmn.model import BpmnDiagram, eval_class
 from pdf_ocr_pipeline.bpmn.recognise.build import assemble
 from pdf_ocr_pipeline.bpmn.recognise.connectors import Connector
 from pdf_ocr_pipeline.bpmn.recognise.shapes import Shape
-from pdf_ocr_pipeline.bpmn.recognise.structure import nest
+from pdf_ocr_pipeline.bpmn.recognise.structure import HEADER_BAND_MAX, nest
 
 #: detector class -> BPMN element type (``eval_class`` maps each back to the class)
 TYPE_OF = {"intermediateEvent": "intermediateCatchEvent", "dataObject": "dataObjectReference",
@@ -92,7 +92,20 @@ def _rules_twin(shape: Shape, rules: BpmnDiagram) -> Shape:
     twin = max((e for e in rules.shapes if e.type == shape.type), key=lambda e: g.iou(e.box, shape.box), default=None)
     if twin is None or g.iou(twin.box, shape.box) < 0.5:
         return shape
-    return Shape(twin.type, twin.box, confidence=twin.confidence)
+    box = twin.box
+    for e in rules.shapes:  # the rules' header strip beside it: the pool's own (some tools draw the two apart)
+        if e.type == twin.type and e is not twin and _header_strip_of(e.box, box):
+            box = g.box_of([box[:2], box[2:], e.box[:2], e.box[2:]])
+    return Shape(twin.type, box, confidence=twin.confidence)
+
+
+def _header_strip_of(strip: g.Box, body: g.Box, tol: float = 3.0) -> bool:
+    """``strip`` is a header band against ``body``'s left (or top) side, as long as that side."""
+    left = abs(strip[2] - body[0]) < tol and abs(strip[1] - body[1]) < tol and abs(strip[3] - body[3]) < tol \
+        and g.width(strip) < HEADER_BAND_MAX
+    top = abs(strip[3] - body[1]) < tol and abs(strip[0] - body[0]) < tol and abs(strip[2] - body[2]) < tol \
+        and g.height(strip) < HEADER_BAND_MAX
+    return left or top
 
 
 def rules_agree(shapes: list[Shape], rules: BpmnDiagram) -> bool:
@@ -131,10 +144,13 @@ def diagram_from_detections(dets: list[Detection], words: list[Word], *, pt_per_
     if rules is not None:
         shapes = [s for s in shapes if s.type not in RULES_KEEP]
         shapes = [Shape(e.type, e.box, confidence=e.confidence) for e in rules.shapes if e.type in RULES_KEEP] + shapes
+        # "where the detector has none" is judged against the detector's own pools: a rules' pool that replaced
+        # one may be its body alone, and the header strip beside it still lies inside the detector's
+        detected = [s for s in shapes if s.type in RULES_MATCHED]
         shapes = [_rules_twin(s, rules) if s.type in RULES_MATCHED else s for s in shapes]
         shapes += [Shape(e.type, e.box, confidence=e.confidence) for e in rules.shapes if e.type in RULES_MATCHED
                    and not any(s.type == e.type and g.overlap_of_smaller(s.box, e.box) > RULES_ALONE_OVERLAP
-                               for s in shapes)]
+                               for s in shapes + detected)]
     nest(shapes)
     reach = END_REACH_SHARE * typical_size(shapes)
     connectors, seen = [], set()
