@@ -305,6 +305,8 @@ def _continue_labels(orphans: list, owned: dict) -> list:
     while True:
         best = None
         for i, blk in enumerate(orphans):
+            if word_conf(blk[0][0]) is None:  # a text layer's boxes are the font's full height: blocks_of is right
+                continue
             b = _box(blk)
             for key, (obj, blks) in owned.items():
                 lb = _box([ln for bl in blks for ln in bl])
