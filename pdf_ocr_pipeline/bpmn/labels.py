@@ -155,7 +155,8 @@ def _box(lines: list[list[Word]]) -> g.Box:
 
 
 #: a word lying this much inside a longer word is a second reading of its letters (OCR reads rotated text twice:
-#: as the vertical word and as a few horizontal characters, "5", "2", "a", inside it)
+#: as the vertical word and as a few horizontal characters, "5", "2", "a", inside it; not tuned, the share
+#: ``_dedupe`` already uses for a word drawn twice)
 INSIDE_LONGER_WORD = 0.6
 
 
@@ -170,11 +171,17 @@ def _dedupe(words: list[Word]) -> list[Word]:
         len(o[0]) > len(w[0]) and g.intersection(w[1], o[1]) >= INSIDE_LONGER_WORD * g.area(w[1]) for o in out)]
 
 
+#: how far in from its box's sides (a share of its short side) an OCR word's centre must lie to count as read
+#: inside an event, gateway or data shape (not tuned: a name beside the shape has its centre outside the box, and
+#: the detector's boxes are loose by a few per cent)
+MARKER_INSET = 0.1
+
+
 def _drop_icon_reads(words: list[Word], beside: list) -> list[Word]:
     """Drop OCR words whose centre lies well inside an event, gateway or data shape: tools write these shapes'
     names beside them, so what OCR read there is the marker ("у" for an envelope, "cococo" for a data object's
     folded corner). Text-layer words (no confidence) are kept: a marker drawn as a picture is never text."""
-    inner = [g.expand(s.box, -0.1 * min(g.width(s.box), g.height(s.box))) for s in beside]
+    inner = [g.expand(s.box, -MARKER_INSET * min(g.width(s.box), g.height(s.box))) for s in beside]
     return [w for w in words if word_conf(w) is None
             or not any(g.contains_point(b, g.center(w[1]), 0.0) for b in inner)]
 
