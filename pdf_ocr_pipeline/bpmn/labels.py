@@ -193,7 +193,8 @@ def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
     block goes to the nearest event, gateway or data shape beside it, an expanded sub-process it heads, or
     the nearest connector it sits on.
     """
-    words = _drop_icon_reads(_dedupe(words), [s for s in shapes if s.type in BESIDE])
+    beside = [s for s in shapes if s.type in BESIDE]
+    words = _drop_icon_reads(_dedupe(words), beside)
     holders = [s for s in shapes if (s.type in INSIDE and not getattr(s, "expanded", False))
                or (s.type == "subProcess" and "collapsed" in s.markers)]
     heads = [s for s in shapes if s.type in ("participant", "lane") and getattr(s, "header", None)]
@@ -242,7 +243,6 @@ def attach_labels(shapes: list, connectors: list, words: list[Word]) -> None:
                 # text written bottom to top: its lines follow each other left to right
                 lines.sort(key=lambda ln: boxes[id(ln)][0])
             s.label, s.label_box = text_of(lines), _box(lines)
-    beside = [s for s in shapes if s.type in BESIDE]
     subs = [s for s in shapes if (s.type == "subProcess" and "collapsed" not in s.markers)
             or getattr(s, "expanded", False)]
     owned: dict[int, list] = {}
@@ -311,13 +311,15 @@ def _continue_labels(orphans: list, owned: dict) -> list:
     orphans = list(orphans)
     while True:
         best = None
+        labels = {key: (_box([ln for bl in blks for ln in bl]), g.height(_box([blks[-1][-1]])))
+                  for key, (_, blks) in owned.items()}
         for i, blk in enumerate(orphans):
             if word_conf(blk[0][0]) is None:  # a text layer's boxes are the font's full height: blocks_of is right
                 continue
             b = _box(blk)
-            for key, (obj, blks) in owned.items():
-                lb = _box([ln for bl in blks for ln in bl])
-                h = max(g.height(_box(blk[:1])), g.height(_box([blks[-1][-1]])))
+            line_h = g.height(_box(blk[:1]))
+            for key, (lb, last_h) in labels.items():
+                h = max(line_h, last_h)
                 gap = max(b[1] - lb[3], lb[1] - b[3])
                 across = min(b[2], lb[2]) - max(b[0], lb[0])
                 if -0.3 * h < gap < CONTINUATION_GAP * h and across > 0.5 * min(g.width(b), g.width(lb)) and \

@@ -108,10 +108,10 @@ def rects_from_lines(rest: list[Prim]) -> list[Prim]:
     # unless it is itself assembled so (a lane nested in another, with a header band of its own)
     wholes = [r.box for r, joined_edge in zip(out, edges) if joined_edge]
     return [r for r, joined_edge in zip(out, edges)
-            if joined_edge or not any(_header_cut_off(r.box, w) for w in wholes if w != r.box)]
+            if joined_edge or not any(header_cut_off(r.box, w) for w in wholes if w != r.box)]
 
 
-def _header_cut_off(body: g.Box, whole: g.Box) -> bool:
+def header_cut_off(body: g.Box, whole: g.Box) -> bool:
     """``body`` is ``whole`` less a header band: three edges shared, the fourth a header band's width in."""
     same = [abs(a - b) < 2 for a, b in zip(body, whole)]
     if sum(same) != 3:

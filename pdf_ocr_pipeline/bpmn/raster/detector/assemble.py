@@ -17,7 +17,7 @@ from pdf_ocr_pipeline.bpmn.model import BpmnDiagram, eval_class
 from pdf_ocr_pipeline.bpmn.recognise.build import assemble
 from pdf_ocr_pipeline.bpmn.recognise.connectors import Connector
 from pdf_ocr_pipeline.bpmn.recognise.shapes import Shape
-from pdf_ocr_pipeline.bpmn.recognise.structure import HEADER_BAND_MAX, nest
+from pdf_ocr_pipeline.bpmn.recognise.structure import header_cut_off, nest
 
 #: detector class -> BPMN element type (``eval_class`` maps each back to the class)
 TYPE_OF = {"intermediateEvent": "intermediateCatchEvent", "dataObject": "dataObjectReference",
@@ -99,13 +99,16 @@ def _rules_twin(shape: Shape, rules: BpmnDiagram) -> Shape:
     return Shape(twin.type, box, confidence=twin.confidence)
 
 
-def _header_strip_of(strip: g.Box, body: g.Box, tol: float = 3.0) -> bool:
-    """``strip`` is a header band against ``body``'s left (or top) side, as long as that side."""
-    left = abs(strip[2] - body[0]) < tol and abs(strip[1] - body[1]) < tol and abs(strip[3] - body[3]) < tol \
-        and g.width(strip) < HEADER_BAND_MAX
-    top = abs(strip[3] - body[1]) < tol and abs(strip[0] - body[0]) < tol and abs(strip[2] - body[2]) < tol \
-        and g.height(strip) < HEADER_BAND_MAX
-    return left or top
+def _header_strip_of(strip: g.Box, body: g.Box) -> bool:
+    """``strip`` is ``body``'s header band: the two together are a whole that ``body`` is less a band
+    (``structure.header_cut_off``), and ``strip`` fills the rest."""
+    whole = g.box_of([strip[:2], strip[2:], body[:2], body[2:]])
+    return header_cut_off(body, whole) and g.area(strip) + g.area(body) >= STRIP_FILLS * g.area(whole)
+
+
+#: how much of the pool (strip and body together) the two must cover between them: the rules' outlines meet within
+#: a point or two (not tuned)
+STRIP_FILLS = 0.97
 
 
 def rules_agree(shapes: list[Shape], rules: BpmnDiagram) -> bool:
